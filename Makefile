@@ -1,0 +1,34 @@
+# tenant_inventory: PostgreSQL extension (PGXS). The fetcher, the mock Graph
+# server and the C++ unit tests are built by CMakeLists.txt.
+EXTENSION    = tenant_inventory
+EXTVERSION   = $(shell grep -m1 default_version $(EXTENSION).control | sed -e "s/.*'\(.*\)'.*/\1/")
+MODULE_big   = $(EXTENSION)
+OBJS         = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp)) \
+               core/canonical.o core/meta_rules.o core/redact.o core/sha256.o
+DATA         = $(filter-out $(wildcard sql/*--*--*.sql),$(wildcard sql/$(EXTENSION)--*.sql)) \
+               $(wildcard sql/$(EXTENSION)--*--*.sql)
+DOCS         = README.md
+
+TESTS        = $(sort $(wildcard test/sql/*.sql))
+REGRESS      = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+ISOLATION    = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+EXTRA_CLEAN  = results/ output_iso/ regression.diffs regression.out \
+               $(EXTENSION)-$(EXTVERSION).zip
+
+PG_CONFIG   ?= pg_config
+PG_CPPFLAGS  = -Icore
+PG_CXXFLAGS  = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-strict-aliasing
+SHLIB_LINK   = -lstdc++ -lcrypto
+
+# The bitcode for JIT inlining would be compiled by clang without PG_CXXFLAGS;
+# these functions gain nothing from inlining into JIT code, so skip it.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: dist
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
