@@ -1,0 +1,60 @@
+// HTTP handlers: the token endpoint, Graph list endpoints, the /_mock admin API,
+// and the foreign listener.
+#pragma once
+
+#include "auth.h"
+#include "config.h"
+#include "faults.h"
+#include "generator.h"
+#include "stats.h"
+#include "store.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace tinv::mock {
+
+class Service {
+ public:
+  explicit Service(const Config &config);
+
+  // Loads the state file (if any). False with a message when it is unreadable.
+  bool load_state(std::string &error);
+  bool save_state(std::string &error) const { return store_.save(error); }
+
+  void register_main(httplib::Server &server);
+  void register_foreign(httplib::Server &server);
+
+  void set_ports(int port, int foreign_port) {
+    port_ = port;
+    foreign_port_ = foreign_port;
+  }
+  // Makes waiting handlers (latency, slow, hang) return promptly.
+  void begin_shutdown() { stopping_ = true; }
+
+ private:
+  void handle_token(const httplib::Request &req, httplib::Response &res);
+  void handle_graph(const httplib::Request &req, httplib::Response &res);
+  void handle_admin_tenant(const httplib::Request &req, httplib::Response &res);
+  void handle_admin_item(const httplib::Request &req, httplib::Response &res);
+
+  bool wait_for_client(int64_t ms, const httplib::Request &req, int &fd);
+  void reset_connection(const httplib::Request &req, httplib::Response &res);
+  void send_truncated(httplib::Response &res, std::string body, const std::string &content_type);
+
+  const Config &config_;
+  Generator generator_;
+  Store store_;
+  FaultSet faults_;
+  Stats stats_;
+  TokenIssuer tokens_;
+  std::atomic<int64_t> latency_ms_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> port_{0};
+  std::atomic<int> foreign_port_{-1};
+};
+
+}  // namespace tinv::mock
