@@ -1,0 +1,191 @@
+#include "cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "version.h"
+
+namespace fetch {
+
+namespace {
+
+const char* kFooter = R"(Credentials (never on the command line):
+  --client-secret-file FILE, or the variable named by --client-secret-env
+  (default INVENTORY_CLIENT_SECRET); or a certificate: --certificate-file PEM
+  (certificate and RSA key, or add --private-key-file). An encrypted key's
+  passphrase is read from INVENTORY_PRIVATE_KEY_PASSPHRASE.
+
+Database: --db takes a libpq connection string or URI; without it the PG*
+  environment variables apply (PGHOST, PGDATABASE, PGUSER, PGPASSFILE, ...).
+
+Exit codes: 0 every run succeeded; 1 some run was partial or failed;
+  2 usage or configuration error; 75 skipped because a run of the same
+  tenant and selection was already in progress.
+
+Examples:
+  INVENTORY_CLIENT_SECRET=... inventory-fetch sync --tenant 6f1c...  \
+      --selection '{"policy_types":["deviceConfiguration"]}' \
+      --client-id 0a1b... --db 'dbname=inventory'
+  inventory-fetch sync --config tenants.json --metrics-file /var/lib/node_exporter/inventory.prom)";
+
+}  // namespace
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+  CommandLine out;
+  // A secret on the command line would be visible to every local user (ps,
+  // /proc): refuse it without echoing it back.
+  for (const auto& a : args) {
+    if (a == "--client-secret" || a.rfind("--client-secret=", 0) == 0 || a == "--password") {
+      std::cerr << "inventory-fetch: secrets are not accepted on the command line; use "
+                   "--client-secret-file FILE or the INVENTORY_CLIENT_SECRET environment variable\n";
+      out.exit_code = 2;
+      return out;
+    }
+  }
+
+  CLI::App app{"inventory-fetch: pulls Microsoft Intune configuration objects from Microsoft Graph\n"
+               "into the tenant_inventory PostgreSQL extension, one sync run per tenant and selection.",
+               "inventory-fetch"};
+  app.set_version_flag("--version", std::string(kFetchVersion));
+  app.require_subcommand(1);
+  app.footer(kFooter);
+  CLI::App* sync = app.add_subcommand("sync", "Synchronize one tenant (options) or many (--config).");
+  sync->footer(kFooter);
+
+  Settings s;
+  std::string tenant, selection_text, selection_file, config_file, correlation_id;
+  std::string log_format = "text", log_level = "info";
+  CredentialSource src;
+  bool no_progress = false;
+
+  const std::string g_what = "What to fetch";
+  const std::string g_cred = "Credentials";
+  const std::string g_graph = "Graph and login endpoints";
+  const std::string g_conc = "Concurrency and batching";
+  const std::string g_out = "Output";
+
+  sync->add_option("--tenant", tenant, "Tenant id (UUID)")->group(g_what);
+  sync->add_option("--selection", selection_text,
+                   "Selection JSON, e.g. '{\"policy_types\":[\"deviceConfiguration\"]}'")
+      ->group(g_what);
+  sync->add_option("--selection-file", selection_file, "Read the selection JSON from FILE")->group(g_what);
+  sync->add_option("--config", config_file,
+                   "JSON file listing many tenants with their own credentials and selections")
+      ->group(g_what);
+  sync->add_option("--db", s.conninfo, "libpq connection string or URI")->group(g_what);
+  sync->add_option("--correlation-id", correlation_id, "UUID stored with the run (default: random)")
+      ->group(g_what);
+
+  sync->add_option("--client-id", src.client_id, "Application (client) id")->group(g_cred);
+  sync->add_option("--client-secret-file", src.secret_file, "File holding the client secret")->group(g_cred);
+  sync->add_option("--client-secret-env", src.secret_env,
+                   "Environment variable holding the client secret (default INVENTORY_CLIENT_SECRET)")
+      ->group(g_cred);
+  sync->add_option("--certificate-file", src.certificate_file,
+                   "PEM certificate (with its RSA key unless --private-key-file) for client assertions")
+      ->group(g_cred);
+  sync->add_option("--private-key-file", src.private_key_file, "PEM RSA private key of the certificate")
+      ->group(g_cred);
+
+  sync->add_option("--graph-url", s.graph_url, "Graph base URL")->capture_default_str()->group(g_graph);
+  sync->add_option("--login-url", s.login_url, "Login (token) base URL")->capture_default_str()->group(g_graph);
+  sync->add_option("--scope", s.scope, "OAuth scope")->capture_default_str()->group(g_graph);
+  sync->add_option("--ca-file", s.ca_file, "CA bundle for TLS verification")->group(g_graph);
+  sync->add_option("--request-timeout", s.request_timeout_s, "Seconds for one HTTP attempt")
+      ->capture_default_str()->group(g_graph);
+  sync->add_option("--request-budget", s.request_budget_s,
+                   "Seconds one request may take with all its retries")
+      ->capture_default_str()->group(g_graph);
+  sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")
+      ->capture_default_str()->group(g_graph);
+  sync->add_option("--page-size", s.page_size, "Ask for pages of N items ($top; 0 = server default)")
+      ->capture_default_str()->group(g_graph);
+
+  sync->add_option("--max-concurrency", s.max_concurrency, "Requests in flight, all tenants")
+      ->capture_default_str()->group(g_conc);
+  sync->add_option("--per-tenant-concurrency", s.per_tenant_concurrency, "Requests in flight per tenant")
+      ->capture_default_str()->group(g_conc);
+  sync->add_option("--parallel-tenants", s.parallel_tenants, "Tenant runs at once")
+      ->capture_default_str()->group(g_conc);
+  sync->add_option("--batch-size", s.batch_rows, "Rows staged between two apply_staged calls")
+      ->capture_default_str()->group(g_conc);
+
+  sync->add_option("--log-format", log_format, "text or json")->capture_default_str()->group(g_out);
+  sync->add_option("--log-level", log_level, "error, warn, info, debug or trace")
+      ->capture_default_str()->group(g_out);
+  sync->add_option("--metrics-file", s.metrics_file, "Write Prometheus text metrics to FILE at the end")
+      ->group(g_out);
+  sync->add_flag("--no-progress", no_progress, "No progress line (shown only when stderr is a terminal)")
+      ->group(g_out);
+  // Testing aid, not for production: multiplies every retry delay.
+  sync->add_option("--retry-scale", s.retry_scale, "")->group("");
+
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    out.exit_code = rc == 0 ? 0 : 2;
+    return out;
+  }
+
+  if (!parse_log_format(log_format, s.log_format)) throw ConfigError("--log-format must be text or json");
+  if (!parse_log_level(log_level, s.log_level)) {
+    throw ConfigError("--log-level must be error, warn, info, debug or trace");
+  }
+  s.progress = !no_progress;
+
+  if (!config_file.empty()) {
+    if (!tenant.empty() || !selection_text.empty() || !selection_file.empty() || !src.client_id.empty() ||
+        !src.secret_file.empty() || !src.certificate_file.empty()) {
+      throw ConfigError("--config lists the tenants; do not combine it with --tenant, --selection or "
+                        "credential options");
+    }
+    static const std::map<std::string, std::string> cli_to_key = {
+        {"--db", "db"},
+        {"--graph-url", "graph_url"},
+        {"--login-url", "login_url"},
+        {"--scope", "scope"},
+        {"--ca-file", "ca_file"},
+        {"--metrics-file", "metrics_file"},
+        {"--max-concurrency", "max_concurrency"},
+        {"--per-tenant-concurrency", "per_tenant_concurrency"},
+        {"--parallel-tenants", "parallel_tenants"},
+        {"--batch-size", "batch_size"},
+        {"--page-size", "page_size"},
+        {"--request-timeout", "request_timeout"},
+        {"--request-budget", "request_budget"},
+        {"--connect-timeout", "connect_timeout"}};
+    std::vector<std::string> overrides;
+    for (const auto& [opt, key] : cli_to_key) {
+      if (sync->count(opt) > 0) overrides.push_back(key);
+    }
+    FileConfig fc = load_config_file(config_file, s, overrides);
+    out.settings = fc.settings;
+    out.jobs = std::move(fc.jobs);
+  } else {
+    if (tenant.empty()) throw ConfigError("--tenant is required (or --config)");
+    if (!selection_text.empty() && !selection_file.empty()) {
+      throw ConfigError("give --selection or --selection-file, not both");
+    }
+    if (!selection_file.empty()) {
+      std::ifstream in(selection_file);
+      if (!in) throw ConfigError("cannot read selection file " + selection_file);
+      selection_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (selection_text.empty()) throw ConfigError("--selection is required");
+    nlohmann::json selection = nlohmann::json::parse(selection_text, nullptr, false);
+    if (selection.is_discarded()) throw ConfigError("--selection is not valid JSON");
+    out.settings = s;
+    out.jobs.push_back(make_job(tenant, selection, src, {}, correlation_id));
+  }
+  validate_settings(out.settings);
+  return out;
+}
+
+}  // namespace fetch

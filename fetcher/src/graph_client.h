@@ -1,0 +1,72 @@
+// Executes logical requests against Graph and the login endpoint: gate
+// (caps, tenant pause), attempt, classification, retry policy, token
+// refresh on 401, and the error record when it gives up.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "clock.h"
+#include "error_record.h"
+#include "http_transport.h"
+#include "log.h"
+#include "metrics.h"
+#include "retry_policy.h"
+#include "throttle_gate.h"
+#include "token_cache.h"
+
+namespace fetch {
+
+struct GraphClientConfig {
+  RetryConfig retry;
+  double request_timeout_s = 100.0;  // one attempt
+  double connect_timeout_s = 10.0;
+  size_t max_body_bytes = 64u << 20;
+};
+
+// What a request needs to know about the tenant run it belongs to.
+struct RequestContext {
+  std::string tenant;            // gate key and log field
+  TokenCache* tokens = nullptr;  // Graph requests only
+  RunMetrics* metrics = nullptr; // may be null
+  const StopToken* stop = nullptr;
+};
+
+struct JsonResult {
+  bool ok = false;
+  nlohmann::json body;  // parsed JSON object (2xx)
+  ErrorRecord error;    // when !ok
+  bool fatal = false;   // the tenant cannot go on (credentials rejected)
+  int attempts = 0;
+  std::string request_id;
+};
+
+class GraphClient {
+ public:
+  GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log,
+              GraphClientConfig config, Uniform uniform);
+
+  // GET `url` (sent byte for byte) with the tenant's bearer token.
+  JsonResult get(const RequestContext& ctx, const std::string& url, const std::string& policy_type);
+
+  // POST a client-credentials token request. `make_body` is called for every
+  // attempt (a certificate assertion is signed fresh each time).
+  TokenResult fetch_token(const RequestContext& ctx, const std::string& token_url,
+                          const std::function<std::string()>& make_body, AccessToken& out);
+
+  const GraphClientConfig& config() const { return config_; }
+
+ private:
+  enum class Kind { Graph, Token };
+  JsonResult execute(const RequestContext& ctx, Kind kind, const std::string& url,
+                     const std::string& policy_type, const std::function<std::string()>& make_body);
+
+  Transport& transport_;
+  Clock& clock_;
+  ThrottleGate& gate_;
+  Logger& log_;
+  GraphClientConfig config_;
+  Uniform uniform_;
+};
+
+}  // namespace fetch

@@ -1,0 +1,49 @@
+// Maps one Graph object to the row staged for inventory.apply_staged:
+// external id, display name, whitelisted meta and the content hash.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fetch {
+
+// One row of inventory.policy_types, as the fetcher uses it.
+struct PolicyType {
+  std::string policy_type;  // e.g. deviceConfiguration
+  std::string graph_path;   // e.g. deviceManagement/deviceConfigurations
+  std::string api_version;  // v1.0 | beta
+  std::string name_field;   // displayName | name | ...
+};
+
+struct StagedRow {
+  std::string external_id;
+  std::optional<std::string> display_name;  // NULL when the object has none
+  nlohmann::json meta = nlohmann::json::object();
+  std::string content_hash;                 // 64 lowercase hex
+};
+
+struct MapResult {
+  bool ok = false;
+  StagedRow row;
+  std::string problem;  // why the object could not be staged (no usable id)
+};
+
+// Top-level keys left out of the content hash because they change on reads
+// or on bookkeeping that is not a configuration change. Every "@odata.*"
+// annotation (at any depth, and property annotations "x@odata.y") is left
+// out as well.
+const std::vector<std::string>& volatile_keys();
+
+// The object without volatile keys (what the content hash covers).
+nlohmann::json strip_volatile(const nlohmann::json& object);
+
+// SHA-256 hex of the canonical JSON of strip_volatile(object). Falls back to
+// hashing nlohmann's compact dump (and says so in `warning`) when the object
+// holds a number the canonical form cannot represent.
+std::string content_hash(const nlohmann::json& object, std::string* warning = nullptr);
+
+MapResult map_item(const PolicyType& type, const nlohmann::json& object);
+
+}  // namespace fetch

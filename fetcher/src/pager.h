@@ -1,0 +1,47 @@
+// Enumerates one policy type: first page, then @odata.nextLink byte for
+// byte, refusing unsafe links and loops. Each page is mapped and handed to
+// the sink (the database writer) as COPY text before the next is requested.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "error_record.h"
+#include "graph_client.h"
+#include "log.h"
+#include "mapper.h"
+#include "next_link.h"
+
+namespace fetch {
+
+struct PageBatch {
+  size_t type_index = 0;
+  std::string copy_text;  // COPY text lines
+  long rows = 0;
+};
+
+// status: "complete" (every page read), "incomplete" (some pages read, then
+// stopped), "failed" (nothing usable).
+struct TypeOutcome {
+  std::string status = "failed";
+  int pages = 0;
+  long items = 0;
+  std::string error_code;             // first error's code, if any
+  std::vector<ErrorRecord> errors;
+  bool fatal = false;                 // the whole run must stop (credentials)
+};
+
+struct PagerConfig {
+  int page_size = 0;          // $top on the first request (0: server default)
+  long max_pages = 1000000;   // guard against endless paging
+};
+
+// Returns false when the writer cannot take more (run stopping).
+using PageSink = std::function<bool(PageBatch&&)>;
+
+TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const GraphBase& base,
+                           const PolicyType& type, size_t type_index, const PagerConfig& cfg,
+                           const PageSink& sink, Logger& log);
+
+}  // namespace fetch

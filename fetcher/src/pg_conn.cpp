@@ -1,0 +1,89 @@
+#include "pg_conn.h"
+
+#include <libpq-fe.h>
+
+namespace fetch {
+
+namespace {
+
+std::string trim_message(const char* m) {
+  std::string s = m ? m : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+[[noreturn]] void throw_result(PGresult* r, PGconn* c) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string msg = r ? trim_message(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)) : "";
+  if (msg.empty()) msg = trim_message(PQerrorMessage(c));
+  std::string sqlstate = state ? state : "";
+  if (r) PQclear(r);
+  throw PgError(msg, sqlstate);
+}
+
+}  // namespace
+
+PgResult::~PgResult() {
+  if (r_) PQclear(r_);
+}
+int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
+bool PgResult::is_null(int row, int col) const { return PQgetisnull(r_, row, col) == 1; }
+std::string PgResult::get(int row, int col) const {
+  return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+}
+
+PgConn::PgConn(const std::string& conninfo) {
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {conninfo.c_str(), "inventory-fetch", nullptr};
+  c_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (!c_ || PQstatus(c_) != CONNECTION_OK) {
+    std::string msg = c_ ? trim_message(PQerrorMessage(c_)) : "out of memory";
+    if (c_) PQfinish(c_);
+    c_ = nullptr;
+    throw PgError("cannot connect to the database: " + msg, "08001");
+  }
+}
+
+PgConn::~PgConn() {
+  if (c_) PQfinish(c_);
+}
+
+bool PgConn::healthy() const { return c_ && PQstatus(c_) == CONNECTION_OK; }
+
+PgResult PgConn::exec(const std::string& sql, const PgParams& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw_result(r, c_);
+  return PgResult(r);
+}
+
+void PgConn::copy_in(const std::string& copy_sql, std::string_view data) {
+  PGresult* r = PQexec(c_, copy_sql.c_str());
+  if (!r || PQresultStatus(r) != PGRES_COPY_IN) throw_result(r, c_);
+  PQclear(r);
+  // libpq buffers; hand it the data in slices so no single call is huge.
+  constexpr size_t kSlice = 1u << 20;
+  bool ok = true;
+  for (size_t off = 0; ok && off < data.size(); off += kSlice) {
+    const size_t n = std::min(kSlice, data.size() - off);
+    ok = PQputCopyData(c_, data.data() + off, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(c_, ok ? nullptr : "client failed to send COPY data") != 1) {
+    throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
+  }
+  PGresult* failed = nullptr;
+  while (PGresult* cur = PQgetResult(c_)) {
+    if (!failed && PQresultStatus(cur) != PGRES_COMMAND_OK) {
+      failed = cur;
+    } else {
+      PQclear(cur);
+    }
+  }
+  if (failed) throw_result(failed, c_);
+}
+
+}  // namespace fetch

@@ -1,0 +1,409 @@
+#include "run_driver.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "bounded_queue.h"
+#include "uuid.h"
+
+namespace fetch {
+
+const char* job_status_name(JobStatus s) {
+  switch (s) {
+    case JobStatus::Succeeded: return "succeeded";
+    case JobStatus::Partial: return "partial";
+    case JobStatus::Failed: return "failed";
+    case JobStatus::Skipped: return "skipped";
+    case JobStatus::ConfigError: return "config_error";
+  }
+  return "failed";
+}
+
+std::string decide_run_status(const std::vector<TypeOutcome>& outcomes, bool fatal, size_t error_count) {
+  size_t complete = 0;
+  for (const auto& o : outcomes) complete += o.status == "complete" ? 1 : 0;
+  if (fatal || complete == 0) return "failed";
+  if (complete == outcomes.size() && error_count == 0) return "succeeded";
+  return "partial";
+}
+
+nlohmann::json build_error_list(const std::vector<ErrorRecord>& errors, size_t max) {
+  static const std::set<std::string> run_wide = {codes::kAuthFailed, codes::kCancelled, codes::kDbError};
+  nlohmann::json out = nlohmann::json::array();
+  std::set<std::string> seen_run_wide;
+  size_t dropped = 0;
+  for (const auto& e : errors) {
+    if (run_wide.count(e.code) && !seen_run_wide.insert(e.code).second) continue;
+    if (out.size() + 1 >= max && &e != &errors.back()) {
+      ++dropped;
+      continue;
+    }
+    out.push_back(e.to_json());
+  }
+  if (dropped > 0) {
+    // Replace the last slot with a note (the server bounds the list too).
+    ErrorRecord note = errors.back();
+    note.message = std::to_string(dropped + 1) + " more errors not listed; last: " + note.message;
+    out.back() = note.to_json();
+  }
+  return out;
+}
+
+int exit_code_for(const std::vector<JobResult>& results) {
+  bool config = false, bad = false, skipped = false;
+  for (const auto& r : results) {
+    config |= r.status == JobStatus::ConfigError;
+    bad |= r.status == JobStatus::Partial || r.status == JobStatus::Failed;
+    skipped |= r.status == JobStatus::Skipped;
+  }
+  if (config) return 2;
+  if (bad) return 1;
+  if (skipped) return 75;
+  return 0;
+}
+
+namespace {
+
+struct TypeDone {
+  size_t type_index;
+  TypeOutcome outcome;
+};
+using WriterMessage = std::variant<PageBatch, TypeDone>;
+
+ErrorRecord db_error(const std::string& message, const std::string& sqlstate) {
+  ErrorRecord e;
+  e.code = codes::kDbError;
+  e.message = safe_message(sqlstate.empty() ? message : message + " (SQLSTATE " + sqlstate + ")");
+  e.at = utc_timestamp_now();
+  return e;
+}
+
+}  // namespace
+
+JobResult run_job(const Job& job, const Settings& settings, Services& sv, const StoreFactory& make_store) {
+  Logger& log = sv.log;
+  JobResult result;
+  auto metrics = sv.metrics.add_run(job.tenant, job.selection_hash.substr(0, 12));
+  metrics->types_total = static_cast<int>(job.policy_types.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string correlation_id = job.correlation_id.empty() ? random_uuid() : job.correlation_id;
+  LogFields base_fields = {{"tenant", job.tenant}, {"selection", job.selection_hash.substr(0, 12)}};
+  if (!job.name.empty()) base_fields.emplace_back("name", job.name);
+  auto fields = [&](LogFields extra) {
+    LogFields f = base_fields;
+    for (auto& kv : extra) f.push_back(std::move(kv));
+    return f;
+  };
+  auto finish_metrics = [&](const std::string& status) {
+    const double dur = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double end_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    metrics->finish(status, dur, result.run_id, end_unix);
+  };
+
+  if (sv.process_stop.stop_requested()) {
+    result.status = JobStatus::Failed;
+    finish_metrics("failed");
+    return result;
+  }
+
+  // 1. Session and run.
+  std::unique_ptr<RunStore> store;
+  try {
+    store = make_store();
+    result.run_id = store->begin_run(job.tenant, job.selection.dump(), correlation_id);
+  } catch (const PgError& e) {
+    if (e.sqlstate() == "55P03") {
+      log.warn("skipped: a run of this tenant and selection is already in progress",
+               fields({{"detail", e.what()}}));
+      result.status = JobStatus::Skipped;
+      finish_metrics("skipped");
+    } else if (e.sqlstate() == "22023" || e.sqlstate() == "22P02") {
+      log.error("the selection was rejected", fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+      result.status = JobStatus::ConfigError;
+      finish_metrics("failed");
+    } else {
+      log.error("cannot start the run", fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+      metrics->add_error(codes::kDbError);
+      result.status = JobStatus::Failed;
+      finish_metrics("failed");
+    }
+    return result;
+  }
+  log.info("run started", fields({{"run_id", result.run_id}, {"correlation_id", correlation_id},
+                                  {"types", job.policy_types.size()}}));
+
+  std::vector<ErrorRecord> errors;
+  bool fatal = false;
+  bool fenced = false;  // the run is no longer ours: write nothing more
+
+  std::vector<PolicyType> types;
+  try {
+    types = store->load_types(job.policy_types);
+  } catch (const PgError& e) {
+    errors.push_back(db_error(std::string("reading inventory.policy_types: ") + e.what(), e.sqlstate()));
+    fatal = true;
+    fenced = e.sqlstate() == "55000";
+  }
+  std::vector<TypeOutcome> outcomes;
+  // Selected types the registry does not know (or has disabled).
+  for (const auto& name : job.policy_types) {
+    bool found = false;
+    for (const auto& t : types) found |= t.policy_type == name;
+    if (!found && !fatal) {
+      ErrorRecord e;
+      e.code = codes::kDbError;
+      e.policy_type = name;
+      e.message = "policy type is not enabled in inventory.policy_types";
+      e.at = utc_timestamp_now();
+      errors.push_back(e);
+      TypeOutcome o;
+      o.error_code = e.code;
+      outcomes.push_back(o);
+      try {
+        store->complete_type(result.run_id, name, "failed", 0, 0, e.code);
+      } catch (const PgError& pe) {
+        errors.push_back(db_error(pe.what(), pe.sqlstate()));
+        fatal = true;
+        fenced = pe.sqlstate() == "55000";
+      }
+    }
+  }
+
+  // 2. Pagers and the writer.
+  StopToken run_stop(&sv.process_stop);
+  // Why the run stopped itself (auth_failed, db_error): pagers interrupted by
+  // that stop report it instead of "cancelled".
+  std::mutex stop_mu;
+  std::string stop_reason;
+  auto stop_run = [&](const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(stop_mu);
+      if (stop_reason.empty()) stop_reason = reason;
+    }
+    run_stop.request_stop();
+  };
+  auto base = parse_graph_base(settings.graph_url);
+  const std::string token_url = settings.login_url + "/" + job.tenant + "/oauth2/v2.0/token";
+  RequestContext ctx;
+  ctx.tenant = job.tenant;
+  ctx.metrics = metrics.get();
+  ctx.stop = &run_stop;
+  TokenCache tokens(sv.clock, [&](const StopToken&, AccessToken& out) {
+    const ClientCredential& cred = job.credential;
+    const std::string scope = settings.scope;
+    TokenResult r = sv.client.fetch_token(
+        ctx, token_url,
+        [&] {
+          const long long now = static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                           sv.clock.wall_now().time_since_epoch())
+                                                           .count());
+          return token_request_body(cred, scope, token_url, now, random_uuid());
+        },
+        out);
+    if (r.ok) {
+      log.debug("access token acquired", fields({{"expires_in_s", static_cast<long>(out.lifetime_s)}}));
+    }
+    return r;
+  });
+  ctx.tokens = &tokens;
+
+  const size_t n_types = types.size();
+  std::vector<TypeOutcome> type_outcomes(n_types);
+  if (n_types > 0 && !fatal) {
+    const size_t n_pagers = std::min<size_t>(n_types, static_cast<size_t>(settings.per_tenant_concurrency));
+    BoundedQueue<WriterMessage> queue(2 * n_pagers + 2);
+    std::atomic<size_t> next_type{0};
+    PagerConfig pcfg;
+    pcfg.page_size = settings.page_size;
+    std::vector<std::thread> pagers;
+    for (size_t p = 0; p < n_pagers; ++p) {
+      pagers.emplace_back([&] {
+        for (;;) {
+          const size_t i = next_type.fetch_add(1);
+          if (i >= n_types) return;
+          const PolicyType& type = types[i];
+          metrics->set_current_type(type.policy_type, true);
+          TypeOutcome o;
+          if (run_stop.stop_requested()) {
+            ErrorRecord e;
+            e.code = codes::kCancelled;
+            e.policy_type = type.policy_type;
+            e.message = "run stopping before this type started";
+            e.at = utc_timestamp_now();
+            o.error_code = e.code;
+            o.errors.push_back(e);
+          } else {
+            o = enumerate_type(sv.client, ctx, *base, type, i, pcfg,
+                               [&](PageBatch&& b) { return queue.push(std::move(b), run_stop); }, log);
+          }
+          metrics->set_current_type(type.policy_type, false);
+          if (o.fatal) stop_run(o.error_code);
+          queue.push(TypeDone{i, std::move(o)}, run_stop, /*force=*/true);
+        }
+      });
+    }
+
+    // Writer: this thread, the run's database session.
+    size_t done = 0;
+    long staged_since_apply = 0;
+    std::string buffer;
+    long buffer_rows = 0;
+    bool db_broken = false;
+    auto db_fail = [&](const PgError& e, const char* what) {
+      errors.push_back(db_error(std::string(what) + ": " + e.what(), e.sqlstate()));
+      log.error("database error, stopping the run", fields({{"step", what}, {"detail", e.what()},
+                                                            {"sqlstate", e.sqlstate()}}));
+      metrics->add_error(codes::kDbError);
+      fatal = true;
+      db_broken = true;
+      fenced |= e.sqlstate() == "55000";
+      stop_run(codes::kDbError);
+    };
+    auto flush = [&] {
+      if (buffer.empty() || db_broken) return;
+      try {
+        store->stage(buffer);
+        staged_since_apply += buffer_rows;
+      } catch (const PgError& e) {
+        db_fail(e, "COPY");
+      }
+      buffer.clear();
+      buffer_rows = 0;
+    };
+    auto apply = [&] {
+      if (staged_since_apply == 0 || db_broken) return;
+      try {
+        store->apply(result.run_id);
+        log.debug("applied staged rows", fields({{"rows", staged_since_apply}}));
+        staged_since_apply = 0;
+      } catch (const PgError& e) {
+        db_fail(e, "apply_staged");
+      }
+    };
+    constexpr size_t kMaxCopyChunk = 8u << 20;
+    while (done < n_types) {
+      auto msg = queue.pop(std::chrono::milliseconds(200));
+      if (!msg) continue;
+      // Pages already waiting go into one COPY, up to a type's end or 8 MB.
+      std::optional<TypeDone> type_done;
+      for (;;) {
+        if (auto* b = std::get_if<PageBatch>(&*msg)) {
+          if (!db_broken) {
+            buffer += b->copy_text;
+            buffer_rows += b->rows;
+          }
+        } else {
+          type_done = std::move(std::get<TypeDone>(*msg));
+          break;
+        }
+        if (buffer.size() >= kMaxCopyChunk) break;
+        msg = queue.try_pop();
+        if (!msg) break;
+      }
+      flush();
+      if (staged_since_apply >= settings.batch_rows) apply();
+      if (!type_done) continue;
+
+      TypeDone& td = *type_done;
+      ++done;
+      ++metrics->types_done;
+      TypeOutcome& o = td.outcome;
+      const PolicyType& type = types[td.type_index];
+      if (o.error_code == codes::kCancelled && !sv.process_stop.stop_requested()) {
+        std::lock_guard<std::mutex> lock(stop_mu);
+        if (!stop_reason.empty()) {
+          o.error_code = stop_reason;
+          o.errors.erase(std::remove_if(o.errors.begin(), o.errors.end(),
+                                        [](const ErrorRecord& e) { return e.code == codes::kCancelled; }),
+                         o.errors.end());
+        }
+      }
+      flush();
+      apply();
+      if (!db_broken) {
+        try {
+          store->complete_type(result.run_id, type.policy_type, o.status, o.pages, o.items, o.error_code);
+        } catch (const PgError& e) {
+          db_fail(e, "complete_policy_type");
+        }
+      }
+      for (const auto& e : o.errors) metrics->add_error(e.code);
+      if (o.fatal) fatal = true;
+      log.info("policy type done", fields({{"type", type.policy_type}, {"status", o.status},
+                                           {"pages", o.pages}, {"items", o.items},
+                                           {"error", o.error_code}}));
+      type_outcomes[td.type_index] = std::move(o);
+    }
+    for (auto& t : pagers) t.join();
+  }
+
+  for (auto& o : type_outcomes) {
+    for (auto& e : o.errors) errors.push_back(std::move(e));
+    o.errors.clear();
+    outcomes.push_back(std::move(o));
+  }
+  const bool cancelled = sv.process_stop.stop_requested();
+  if (cancelled) {
+    fatal = true;
+    bool have = false;
+    for (const auto& e : errors) have |= e.code == codes::kCancelled;
+    if (!have) {
+      ErrorRecord e;
+      e.code = codes::kCancelled;
+      e.message = "interrupted by a signal";
+      e.at = utc_timestamp_now();
+      errors.push_back(e);
+    }
+  }
+  for (const auto& e : errors) fatal |= e.code == codes::kAuthFailed || e.code == codes::kCancelled;
+
+  // 3. Finish.
+  const std::string status = decide_run_status(outcomes, fatal, errors.size());
+  if (!fenced) {
+    try {
+      store->finish(result.run_id, status, build_error_list(errors));
+    } catch (const PgError& e) {
+      log.error("finish_sync_run failed; the next run will mark this one abandoned",
+                fields({{"run_id", result.run_id}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+      metrics->add_error(codes::kDbError);
+      result.status = JobStatus::Failed;
+      finish_metrics("failed");
+      return result;
+    }
+  } else {
+    log.error("the run was taken over (fenced); nothing more is written",
+              fields({{"run_id", result.run_id}}));
+  }
+  result.status = status == "succeeded" ? JobStatus::Succeeded
+                  : status == "partial" ? JobStatus::Partial
+                                        : JobStatus::Failed;
+  finish_metrics(fenced ? "failed" : status);
+
+  LogFields summary = {{"run_id", result.run_id}, {"status", fenced ? "failed" : status},
+                       {"items", metrics->items.load()}, {"pages", metrics->pages.load()},
+                       {"requests", metrics->requests.load()}, {"retries", metrics->retries.load()},
+                       {"throttled", metrics->throttled.load()}};
+  if (!fenced) {
+    const nlohmann::json row = store->run_row(result.run_id);
+    for (const char* k : {"items_created", "items_updated", "items_unchanged", "meta_keys_dropped"}) {
+      if (row.contains(k)) summary.emplace_back(k, row[k]);
+    }
+  }
+  std::string codes_seen;
+  for (const auto& e : errors) {
+    if (codes_seen.find(e.code) == std::string::npos) codes_seen += (codes_seen.empty() ? "" : ",") + e.code;
+  }
+  if (!codes_seen.empty()) summary.emplace_back("errors", codes_seen);
+  summary.emplace_back("seconds", std::round(metrics->duration_s() * 1000) / 1000);
+  log.log(status == "succeeded" ? LogLevel::Info : LogLevel::Warn, "run finished", fields(summary));
+  return result;
+}
+
+}  // namespace fetch

@@ -1,0 +1,59 @@
+// One tenant run: begin_sync_run, one pager per policy type (at most
+// per-tenant-concurrency at once), COPY of each page as it arrives,
+// apply_staged every batch_rows rows and at the end of each type,
+// complete_policy_type, finish_sync_run. This thread owns the run's
+// database session; pagers run on their own threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "graph_client.h"
+#include "log.h"
+#include "metrics.h"
+#include "pager.h"
+#include "run_store.h"
+
+namespace fetch {
+
+enum class JobStatus { Succeeded, Partial, Failed, Skipped, ConfigError };
+const char* job_status_name(JobStatus s);
+
+struct JobResult {
+  JobStatus status = JobStatus::Failed;
+  long long run_id = 0;
+};
+
+struct Services {
+  GraphClient& client;
+  Logger& log;
+  Clock& clock;
+  const StopToken& process_stop;
+  MetricsRegistry& metrics;
+};
+
+using StoreFactory = std::function<std::unique_ptr<RunStore>()>;
+
+JobResult run_job(const Job& job, const Settings& settings, Services& services,
+                  const StoreFactory& make_store);
+
+// Run status of SPEC section 9: "failed" when a fatal error occurred or no
+// type is complete; "succeeded" when every type is complete and nothing was
+// recorded as an error; "partial" otherwise.
+std::string decide_run_status(const std::vector<TypeOutcome>& outcomes, bool fatal, size_t error_count);
+
+// The errors for finish_sync_run: run-wide codes (auth_failed, cancelled,
+// db_error) kept once, at most `max` entries (the last one then says how many
+// were left out).
+nlohmann::json build_error_list(const std::vector<ErrorRecord>& errors, size_t max = 100);
+
+// Overall exit code for the job results (SPEC section 9): 2 if any job had a
+// configuration error, else 1 if any run was partial or failed, else 75 if
+// any was skipped because a run was in progress, else 0.
+int exit_code_for(const std::vector<JobResult>& results);
+
+}  // namespace fetch

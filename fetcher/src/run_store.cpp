@@ -1,0 +1,89 @@
+#include "run_store.h"
+
+namespace fetch {
+
+std::string pg_text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+PgRunStore::PgRunStore(const std::string& conninfo) : conn_(conninfo) {}
+
+long long PgRunStore::begin_run(const std::string& tenant, const std::string& selection_json,
+                                const std::string& correlation_id) {
+  PgParams p = {tenant, selection_json};
+  p.push_back(correlation_id.empty() ? std::nullopt : std::optional<std::string>(correlation_id));
+  PgResult r = conn_.exec("SELECT inventory.begin_sync_run($1::uuid, $2::jsonb, $3::uuid)", p);
+  if (r.rows() != 1 || r.is_null(0, 0)) throw PgError("begin_sync_run returned no run id", "");
+  return std::stoll(r.get(0, 0));
+}
+
+std::vector<PolicyType> PgRunStore::load_types(const std::vector<std::string>& names) {
+  PgResult r = conn_.exec(
+      "SELECT policy_type, graph_path, api_version, name_field FROM inventory.policy_types "
+      "WHERE enabled AND policy_type = ANY($1::text[]) ORDER BY policy_type",
+      {pg_text_array(names)});
+  std::vector<PolicyType> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    PolicyType t;
+    t.policy_type = r.get(i, 0);
+    t.graph_path = r.get(i, 1);
+    t.api_version = r.get(i, 2);
+    t.name_field = r.is_null(i, 3) ? "displayName" : r.get(i, 3);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void PgRunStore::stage(std::string_view copy_text) {
+  conn_.copy_in(
+      "COPY pg_temp.staged_items (policy_type, external_id, display_name, meta_jsonb, content_hash) "
+      "FROM STDIN",
+      copy_text);
+}
+
+void PgRunStore::apply(long long run_id) {
+  conn_.exec("CALL inventory.apply_staged($1::bigint)", {std::to_string(run_id)});
+}
+
+void PgRunStore::complete_type(long long run_id, const std::string& policy_type,
+                               const std::string& status, int pages, long items_seen,
+                               const std::string& error_code) {
+  PgParams p = {std::to_string(run_id), policy_type, status, std::to_string(pages),
+                std::to_string(items_seen)};
+  p.push_back(error_code.empty() ? std::nullopt : std::optional<std::string>(error_code));
+  conn_.exec(
+      "SELECT inventory.complete_policy_type($1::bigint, $2::text, $3::text, $4::int, $5::int, $6::text)",
+      p);
+}
+
+void PgRunStore::finish(long long run_id, const std::string& status, const nlohmann::json& errors) {
+  conn_.exec("SELECT inventory.finish_sync_run($1::bigint, $2::text, $3::jsonb)",
+             {std::to_string(run_id), status,
+              errors.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+}
+
+nlohmann::json PgRunStore::run_row(long long run_id) {
+  try {
+    PgResult r = conn_.exec("SELECT to_jsonb(r) FROM inventory.inventory_sync_runs r WHERE id = $1::bigint",
+                            {std::to_string(run_id)});
+    if (r.rows() == 1 && !r.is_null(0, 0)) {
+      auto j = nlohmann::json::parse(r.get(0, 0), nullptr, false);
+      if (j.is_object()) return j;
+    }
+  } catch (const PgError&) {
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace fetch
