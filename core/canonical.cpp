@@ -21,30 +21,59 @@ constexpr char kHexLower[] = "0123456789abcdef";
 
 inline bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+// True when one of the 8 bytes of `w` is < 0x20, '"' or '\\' (the classic
+// SWAR "has a zero byte" / "has a byte less than n" tests, exact for "any").
+inline bool word_needs_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t control = (w - kOnes * 0x20) & ~w;
+  const uint64_t is_quote = (quote - kOnes) & ~quote;
+  const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+  return ((control | is_quote | is_backslash) & kHigh) != 0;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"': out.append("\\\"", 2); break;
+    case '\\': out.append("\\\\", 2); break;
+    case '\b': out.append("\\b", 2); break;
+    case '\f': out.append("\\f", 2); break;
+    case '\n': out.append("\\n", 2); break;
+    case '\r': out.append("\\r", 2); break;
+    case '\t': out.append("\\t", 2); break;
+    default: {
+      const char esc[6] = {'\\', 'u', '0', '0', kHexLower[c >> 4], kHexLower[c & 0xF]};
+      out.append(esc, sizeof esc);
+    }
+  }
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  const char* const begin = s.data();
-  const char* const end = begin + s.size();
-  const char* run = begin;  // start of the pending run of verbatim bytes
-  for (const char* p = begin; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (!needs_escape(c)) continue;
-    out.append(run, static_cast<size_t>(p - run));
-    run = p + 1;
-    switch (c) {
-      case '"': out.append("\\\"", 2); break;
-      case '\\': out.append("\\\\", 2); break;
-      case '\b': out.append("\\b", 2); break;
-      case '\f': out.append("\\f", 2); break;
-      case '\n': out.append("\\n", 2); break;
-      case '\r': out.append("\\r", 2); break;
-      case '\t': out.append("\\t", 2); break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHexLower[c >> 4], kHexLower[c & 0xF]};
-        out.append(esc, sizeof esc);
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  const char* run = p;  // start of the pending run of verbatim bytes
+  while (p != end) {
+    const size_t left = static_cast<size_t>(end - p);
+    if (left >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (!word_needs_escape(w)) {  // 8 verbatim bytes
+        p += 8;
+        continue;
       }
+    }
+    const char* const stop = p + (left < 8 ? left : 8);
+    for (; p != stop; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (!needs_escape(c)) continue;
+      out.append(run, static_cast<size_t>(p - run));
+      append_escape(out, c);
+      run = p + 1;
     }
   }
   out.append(run, static_cast<size_t>(end - run));

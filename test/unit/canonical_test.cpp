@@ -277,6 +277,57 @@ TEST(JsonString, EveryControlCharacter) {
   }
 }
 
+// Byte-at-a-time reference of the RFC 8785 escaping rules.
+std::string reference_string_text(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// The writer skips 8 plain bytes at a time: specials at every offset, next to
+// high bytes, in strings of every length around the word size.
+TEST(JsonString, MatchesReferenceOnRandomStrings) {
+  std::mt19937 rng(3);
+  const unsigned char specials[] = {0x00, 0x01, 0x08, 0x0a, 0x1f, 0x20, 0x21, '"',  '\\',
+                                    '/',  0x5b, 0x5d, 0x7f, 0x80, 0x9f, 0xa2, 0xdc, 0xff};
+  for (int i = 0; i < 100000; ++i) {
+    std::string s(rng() % 40, '\0');
+    for (auto& ch : s) {
+      ch = static_cast<char>(rng() % 4 == 0 ? specials[rng() % sizeof specials]
+                                            : (rng() % 2 ? 'a' + rng() % 26 : rng() % 256));
+    }
+    ASSERT_EQ(string_text(s), reference_string_text(s));
+  }
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (const unsigned char sp : specials) {
+        std::string s(len, '\xc3');
+        s[pos] = static_cast<char>(sp);
+        ASSERT_EQ(string_text(s), reference_string_text(s)) << len << " " << pos;
+      }
+    }
+  }
+}
+
 TEST(JsonString, LongRunsAndAppend) {
   std::string big(100000, 'x');
   big[50000] = '\n';
@@ -476,6 +527,18 @@ TEST(CanonicalJson, NonFiniteAndBinaryRejected) {
   EXPECT_THROW(tinv::canonical_json(nlohmann::json(std::nan(""))), NumberOutOfRange);
   EXPECT_THROW(tinv::canonical_json(nlohmann::json{{"a", {1.0, HUGE_VAL}}}), NumberOutOfRange);
   EXPECT_THROW(tinv::canonical_json(nlohmann::json::binary({1, 2, 3})), std::invalid_argument);
+}
+
+TEST(CanonicalJson, NestingLimit) {
+  auto nested = [](int depth) {
+    std::string text(static_cast<size_t>(depth), '[');
+    text += std::string(static_cast<size_t>(depth), ']');
+    return nlohmann::json::parse(text);
+  };
+  const std::string ok = tinv::canonical_json(nested(1000));
+  EXPECT_EQ(ok.size(), 2000u);
+  EXPECT_THROW(tinv::canonical_json(nested(1001)), std::invalid_argument);
+  EXPECT_THROW(tinv::canonical_json(nested(20000)), std::invalid_argument);
 }
 
 }  // namespace
