@@ -15,7 +15,13 @@ namespace {
 
 using json = nlohmann::json;
 
-void append_object(std::string& out, const json::object_t& obj) {
+// Nesting limit of the recursive walk, far beyond any Graph document, so a
+// hostile document cannot exhaust the stack.
+constexpr int kMaxDepth = 1000;
+
+void append_value(std::string& out, const json& doc, int depth);
+
+void append_object(std::string& out, const json::object_t& obj, int depth) {
   // std::map orders keys by bytes, which is not UTF-16 order for keys with
   // supplementary characters, so sort pointers to the members.
   std::vector<const json::object_t::value_type*> members;
@@ -31,25 +37,23 @@ void append_object(std::string& out, const json::object_t& obj) {
     first = false;
     append_json_string(out, m->first);
     out.push_back(':');
-    append_canonical_json(out, m->second);
+    append_value(out, m->second, depth);
   }
   out.push_back('}');
 }
 
-void append_array(std::string& out, const json::array_t& arr) {
+void append_array(std::string& out, const json::array_t& arr, int depth) {
   std::vector<std::string> elements;
   elements.reserve(arr.size());
   for (const auto& e : arr) {
     std::string text;
-    append_canonical_json(text, e);
+    append_value(text, e, depth);
     elements.push_back(std::move(text));
   }
   append_canonical_array(out, elements);
 }
 
-}  // namespace
-
-void append_canonical_json(std::string& out, const json& doc) {
+void append_value(std::string& out, const json& doc, int depth) {
   switch (doc.type()) {
     case json::value_t::null:
       out.append("null");
@@ -72,10 +76,13 @@ void append_canonical_json(std::string& out, const json& doc) {
       append_json_string(out, doc.get_ref<const std::string&>());
       return;
     case json::value_t::object:
-      append_object(out, doc.get_ref<const json::object_t&>());
-      return;
     case json::value_t::array:
-      append_array(out, doc.get_ref<const json::array_t&>());
+      if (depth >= kMaxDepth) throw std::invalid_argument("JSON nesting is too deep");
+      if (doc.is_object()) {
+        append_object(out, doc.get_ref<const json::object_t&>(), depth + 1);
+      } else {
+        append_array(out, doc.get_ref<const json::array_t&>(), depth + 1);
+      }
       return;
     case json::value_t::binary:
     case json::value_t::discarded:
@@ -83,6 +90,12 @@ void append_canonical_json(std::string& out, const json& doc) {
   }
   throw std::invalid_argument("value has no JSON text form");
 }
+
+}  // namespace
+
+// Throws NumberOutOfRange for non-finite numbers, std::invalid_argument for
+// binary values and for nesting deeper than kMaxDepth.
+void append_canonical_json(std::string& out, const json& doc) { append_value(out, doc, 0); }
 
 std::string canonical_json(const json& doc) {
   std::string out;

@@ -14,7 +14,7 @@ MetaKind parse_meta_kind(std::string_view kind) {
 
 size_t utf8_length(std::string_view s) {
   // Every code point has exactly one byte that is not a continuation byte
-  // (10xxxxxx); stray bytes of invalid input count as one character each.
+  // (10xxxxxx). For invalid input this counts lead and ASCII bytes only.
   size_t n = 0;
   for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   return n;
