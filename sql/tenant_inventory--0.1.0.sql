@@ -209,7 +209,7 @@ COMMENT ON COLUMN inventory.inventory_sync_runs.status IS 'running, succeeded (e
 COMMENT ON COLUMN inventory.inventory_sync_runs.had_errors IS 'True when the run recorded any error or rejected any staged row.';
 COMMENT ON COLUMN inventory.inventory_sync_runs.started_at IS 'When begin_sync_run created the run.';
 COMMENT ON COLUMN inventory.inventory_sync_runs.finished_at IS 'When the run finished (NULL while running).';
-COMMENT ON COLUMN inventory.inventory_sync_runs.items_observed IS 'Distinct items applied from staging.';
+COMMENT ON COLUMN inventory.inventory_sync_runs.items_observed IS 'Staged rows applied (duplicates within a batch count once).';
 COMMENT ON COLUMN inventory.inventory_sync_runs.items_created IS 'Items seen for the first time.';
 COMMENT ON COLUMN inventory.inventory_sync_runs.items_updated IS 'Items whose name, meta or content changed, or that came back after being absent.';
 COMMENT ON COLUMN inventory.inventory_sync_runs.items_unchanged IS 'Items observed without a change.';
@@ -423,7 +423,7 @@ COMMENT ON COLUMN inventory.latest_sync_runs.finished_at IS 'End of the run.';
 COMMENT ON COLUMN inventory.latest_sync_runs.duration IS 'finished_at - started_at.';
 COMMENT ON COLUMN inventory.latest_sync_runs.selection_payload IS 'Canonical selection.';
 COMMENT ON COLUMN inventory.latest_sync_runs.policy_types IS 'Policy types of the selection.';
-COMMENT ON COLUMN inventory.latest_sync_runs.items_observed IS 'Items applied.';
+COMMENT ON COLUMN inventory.latest_sync_runs.items_observed IS 'Staged rows applied.';
 COMMENT ON COLUMN inventory.latest_sync_runs.items_created IS 'New items.';
 COMMENT ON COLUMN inventory.latest_sync_runs.items_updated IS 'Changed or returned items.';
 COMMENT ON COLUMN inventory.latest_sync_runs.items_unchanged IS 'Unchanged items.';
@@ -631,7 +631,8 @@ BEGIN
         RAISE EXCEPTION 'sync run % is not running (status %)', p_run_id, v_run.status
             USING ERRCODE = '55000',
                   DETAIL = CASE WHEN 'run_abandoned' = ANY (v_run.error_codes)
-                                THEN 'The run was marked abandoned because its session no longer held the run lock.' END;
+                                THEN 'The run was marked abandoned because its session no longer held the run lock.'
+                                ELSE format('The run finished at %s.', v_run.finished_at) END;
     END IF;
     IF NOT inventory._holds_sync_lock(inventory.sync_lock_key(v_run.tenant_id, v_run.selection_hash))
        OR coalesce(current_setting('inventory.session_run', true), '') <> p_run_id::text THEN
@@ -662,16 +663,21 @@ CREATE FUNCTION inventory._prepare_staging(caller name) RETURNS void
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_owner oid;
+    v_foreign text;
 BEGIN
-    SELECT c.relowner INTO v_owner FROM pg_catalog.pg_class c
-     WHERE c.relname = 'staged_items' AND c.relnamespace = pg_catalog.pg_my_temp_schema();
-    IF FOUND AND v_owner <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-        RAISE EXCEPTION 'pg_temp.staged_items exists and is not owned by the inventory owner'
+    -- Tables of these names that someone else created in this session's
+    -- temporary schema would let them see or change what a run writes.
+    SELECT string_agg(c.relname, ', ') INTO v_foreign
+      FROM pg_catalog.pg_class c
+     WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()
+       AND c.relname IN ('staged_items', 'inventory_run_seen', 'inventory_pending')
+       AND c.relowner <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+    IF v_foreign IS NOT NULL THEN
+        RAISE EXCEPTION 'temporary table(s) % exist and are not owned by the inventory owner', v_foreign
             USING ERRCODE = '42501',
-                  HINT = 'Drop your own pg_temp.staged_items; begin_sync_run creates it.';
+                  HINT = 'Drop them; begin_sync_run creates the staging tables itself.';
     END IF;
-    IF NOT FOUND THEN
+    IF pg_catalog.to_regclass('pg_temp.staged_items') IS NULL THEN
         CREATE TEMP TABLE staged_items (
             policy_type  text,
             external_id  text,
@@ -679,10 +685,14 @@ BEGIN
             meta_jsonb   jsonb,
             content_hash text
         );
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.inventory_run_seen') IS NULL THEN
         CREATE TEMP TABLE inventory_run_seen (
             policy_type  text NOT NULL,
             item_id      bigint NOT NULL
         );
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.inventory_pending') IS NULL THEN
         CREATE TEMP TABLE inventory_pending (
             policy_type  text NOT NULL,
             external_id  text NOT NULL,
@@ -690,9 +700,8 @@ BEGIN
             meta_jsonb   jsonb NOT NULL,
             content_hash text
         );
-    ELSE
-        TRUNCATE pg_temp.staged_items, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
     END IF;
+    TRUNCATE pg_temp.staged_items, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
     IF caller <> current_user
        AND NOT pg_catalog.has_table_privilege(caller, 'pg_temp.staged_items', 'INSERT') THEN
         EXECUTE format('GRANT INSERT ON pg_temp.staged_items TO %I', caller);
@@ -720,6 +729,7 @@ DECLARE
     v_created  bigint;
     v_pending  bigint;
     v_updated  bigint;
+    v_written  bigint;
     v_dropped  bigint;
     v_rejected bigint;
     v_samples  jsonb;
@@ -814,7 +824,7 @@ BEGIN
     )
     SELECT (SELECT count(*) FROM cls),
            (SELECT count(*) FROM ins WHERE inserted),
-           (SELECT count(*) FROM cls WHERE needs_write),
+           (SELECT count(*) FROM cls WHERE needs_write) + (SELECT count(*) FROM ins WHERE NOT inserted),
            (SELECT coalesce(sum(dropped), 0) FROM cls),
            (SELECT count(*) FROM staged WHERE problem IS NOT NULL),
            (SELECT jsonb_agg(jsonb_build_object(
@@ -823,7 +833,8 @@ BEGIN
                        'external_id', left(x.external_id, 200),
                        'message', x.problem))
               FROM (SELECT * FROM staged WHERE problem IS NOT NULL LIMIT 5) x)
-      INTO v_observed, v_created, v_pending, v_dropped, v_rejected, v_samples;
+      INTO v_observed, v_created, v_updated, v_dropped, v_rejected, v_samples;
+    SELECT count(*) INTO v_pending FROM pg_temp.inventory_pending;
 
     IF v_pending > 0 THEN
         -- Lock the rows to write in key order (concurrent runs of a tenant
@@ -861,10 +872,11 @@ BEGIN
                   AND (i.display_name IS DISTINCT FROM p.display_name
                        OR i.meta_jsonb IS DISTINCT FROM p.meta_jsonb
                        OR i.content_hash IS DISTINCT FROM p.content_hash)));
-        GET DIAGNOSTICS v_updated = ROW_COUNT;
+        GET DIAGNOSTICS v_written = ROW_COUNT;
+        -- Rows found not to need the write after all (a concurrent run
+        -- wrote them first) count as unchanged.
+        v_updated := v_updated - (v_pending - v_written);
         TRUNCATE pg_temp.inventory_pending;
-    ELSE
-        v_updated := 0;
     END IF;
 
     TRUNCATE pg_temp.staged_items;
