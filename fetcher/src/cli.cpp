@@ -53,8 +53,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   app.set_version_flag("--version", std::string(kFetchVersion));
   app.require_subcommand(1);
   app.footer(kFooter);
+  app.get_formatter()->column_width(40);
   CLI::App* sync = app.add_subcommand("sync", "Synchronize one tenant (options) or many (--config).");
   sync->footer(kFooter);
+  sync->get_formatter()->column_width(40);
 
   Settings s;
   std::string tenant, selection_text, selection_file, config_file, correlation_id;
@@ -68,61 +70,61 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   const std::string g_conc = "Concurrency and batching";
   const std::string g_out = "Output";
 
-  sync->add_option("--tenant", tenant, "Tenant id (UUID)")->group(g_what);
+  sync->add_option("--tenant", tenant, "Tenant id (UUID)")->type_name("UUID")->group(g_what);
   sync->add_option("--selection", selection_text,
-                   "Selection JSON, e.g. '{\"policy_types\":[\"deviceConfiguration\"]}'")
+                   "Selection JSON, e.g. '{\"policy_types\":[\"deviceConfiguration\"]}'")->type_name("JSON")
       ->group(g_what);
-  sync->add_option("--selection-file", selection_file, "Read the selection JSON from FILE")->group(g_what);
+  sync->add_option("--selection-file", selection_file, "Read the selection JSON from FILE")->type_name("FILE")->group(g_what);
   sync->add_option("--config", config_file,
-                   "JSON file listing many tenants with their own credentials and selections")
+                   "JSON file listing many tenants with their own credentials and selections")->type_name("FILE")
       ->group(g_what);
-  sync->add_option("--db", s.conninfo, "libpq connection string or URI")->group(g_what);
-  sync->add_option("--correlation-id", correlation_id, "UUID stored with the run (default: random)")
+  sync->add_option("--db", s.conninfo, "libpq connection string or URI")->type_name("CONNINFO")->group(g_what);
+  sync->add_option("--correlation-id", correlation_id, "UUID stored with the run (default: random)")->type_name("UUID")
       ->group(g_what);
 
-  sync->add_option("--client-id", src.client_id, "Application (client) id")->group(g_cred);
-  sync->add_option("--client-secret-file", src.secret_file, "File holding the client secret")->group(g_cred);
+  sync->add_option("--client-id", src.client_id, "Application (client) id")->type_name("ID")->group(g_cred);
+  sync->add_option("--client-secret-file", src.secret_file, "File holding the client secret")->type_name("FILE")->group(g_cred);
   sync->add_option("--client-secret-env", src.secret_env,
-                   "Environment variable holding the client secret (default INVENTORY_CLIENT_SECRET)")
+                   "Environment variable holding the client secret (default INVENTORY_CLIENT_SECRET)")->type_name("NAME")
       ->group(g_cred);
   sync->add_option("--certificate-file", src.certificate_file,
-                   "PEM certificate (with its RSA key unless --private-key-file) for client assertions")
+                   "PEM certificate (with its RSA key unless --private-key-file) for client assertions")->type_name("PEM")
       ->group(g_cred);
-  sync->add_option("--private-key-file", src.private_key_file, "PEM RSA private key of the certificate")
+  sync->add_option("--private-key-file", src.private_key_file, "PEM RSA private key of the certificate")->type_name("PEM")
       ->group(g_cred);
 
-  sync->add_option("--graph-url", s.graph_url, "Graph base URL")->capture_default_str()->group(g_graph);
-  sync->add_option("--login-url", s.login_url, "Login (token) base URL")->capture_default_str()->group(g_graph);
-  sync->add_option("--scope", s.scope, "OAuth scope")->capture_default_str()->group(g_graph);
-  sync->add_option("--ca-file", s.ca_file, "CA bundle for TLS verification")->group(g_graph);
-  sync->add_option("--request-timeout", s.request_timeout_s, "Seconds for one HTTP attempt")
+  sync->add_option("--graph-url", s.graph_url, "Graph base URL")->type_name("URL")->capture_default_str()->group(g_graph);
+  sync->add_option("--login-url", s.login_url, "Login (token) base URL")->type_name("URL")->capture_default_str()->group(g_graph);
+  sync->add_option("--scope", s.scope, "OAuth scope")->type_name("SCOPE")->capture_default_str()->group(g_graph);
+  sync->add_option("--ca-file", s.ca_file, "CA bundle for TLS verification")->type_name("FILE")->group(g_graph);
+  sync->add_option("--request-timeout", s.request_timeout_s, "Seconds for one HTTP attempt")->type_name("SECONDS")
       ->capture_default_str()->group(g_graph);
   sync->add_option("--request-budget", s.request_budget_s,
-                   "Seconds one request may take with all its retries")
+                   "Seconds one request may take with all its retries")->type_name("SECONDS")
       ->capture_default_str()->group(g_graph);
-  sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")
+  sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")->type_name("SECONDS")
       ->capture_default_str()->group(g_graph);
-  sync->add_option("--page-size", s.page_size, "Ask for pages of N items ($top; 0 = server default)")
+  sync->add_option("--page-size", s.page_size, "Ask for pages of N items ($top; 0 = server default)")->type_name("N")
       ->capture_default_str()->group(g_graph);
 
-  sync->add_option("--max-concurrency", s.max_concurrency, "Requests in flight, all tenants")
+  sync->add_option("--max-concurrency", s.max_concurrency, "Requests in flight, all tenants")->type_name("N")
       ->capture_default_str()->group(g_conc);
-  sync->add_option("--per-tenant-concurrency", s.per_tenant_concurrency, "Requests in flight per tenant")
+  sync->add_option("--per-tenant-concurrency", s.per_tenant_concurrency, "Requests in flight per tenant")->type_name("N")
       ->capture_default_str()->group(g_conc);
-  sync->add_option("--parallel-tenants", s.parallel_tenants, "Tenant runs at once")
+  sync->add_option("--parallel-tenants", s.parallel_tenants, "Tenant runs at once")->type_name("N")
       ->capture_default_str()->group(g_conc);
-  sync->add_option("--batch-size", s.batch_rows, "Rows staged between two apply_staged calls")
+  sync->add_option("--batch-size", s.batch_rows, "Rows staged between two apply_staged calls")->type_name("ROWS")
       ->capture_default_str()->group(g_conc);
 
-  sync->add_option("--log-format", log_format, "text or json")->capture_default_str()->group(g_out);
-  sync->add_option("--log-level", log_level, "error, warn, info, debug or trace")
+  sync->add_option("--log-format", log_format, "text or json")->type_name("FORMAT")->capture_default_str()->group(g_out);
+  sync->add_option("--log-level", log_level, "error, warn, info, debug or trace")->type_name("LEVEL")
       ->capture_default_str()->group(g_out);
-  sync->add_option("--metrics-file", s.metrics_file, "Write Prometheus text metrics to FILE at the end")
+  sync->add_option("--metrics-file", s.metrics_file, "Write Prometheus text metrics to FILE at the end")->type_name("FILE")
       ->group(g_out);
   sync->add_flag("--no-progress", no_progress, "No progress line (shown only when stderr is a terminal)")
       ->group(g_out);
   // Testing aid, not for production: multiplies every retry delay.
-  sync->add_option("--retry-scale", s.retry_scale, "")->group("");
+  sync->add_option("--retry-scale", s.retry_scale, "")->type_name("FACTOR")->group("");
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());

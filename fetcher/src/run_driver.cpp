@@ -291,7 +291,8 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     while (done < n_types) {
       auto msg = queue.pop(std::chrono::milliseconds(200));
       if (!msg) continue;
-      // Pages already waiting go into one COPY, up to a type's end or 8 MB.
+      // Pages already waiting go into one COPY, up to a type's end, the batch
+      // size or 8 MB.
       std::optional<TypeDone> type_done;
       for (;;) {
         if (auto* b = std::get_if<PageBatch>(&*msg)) {
@@ -303,7 +304,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
           type_done = std::move(std::get<TypeDone>(*msg));
           break;
         }
-        if (buffer.size() >= kMaxCopyChunk) break;
+        if (buffer.size() >= kMaxCopyChunk || staged_since_apply + buffer_rows >= settings.batch_rows) break;
         msg = queue.try_pop();
         if (!msg) break;
       }
