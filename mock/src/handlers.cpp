@@ -34,6 +34,7 @@ struct Scope {
   bool had_auth = false;
   std::string fault;
   bool reset = false;  // connection aborted: no status reached the client
+  bool finished = false;  // accounted for (before the response was written)
   int64_t start_ms = 0;
 };
 thread_local Scope tl_scope;
@@ -257,9 +258,32 @@ void Service::send_truncated(Response &res, std::string body, const std::string 
       });
 }
 
+// Ends the in-flight interval of a Graph request and records it. Called when its
+// handler returns, i.e. before the response is written: a client cannot see the
+// response (and send its next request) before the request stopped counting, so the
+// maxima never exceed the client's real concurrency.
+void Service::finish_graph(const Request &req, const Response &res) {
+  if (!tl_scope.graph || tl_scope.finished) return;
+  tl_scope.finished = true;
+  stats_.graph_end(tl_scope.tenant);
+  RequestRecord r;
+  r.method = req.method;
+  r.tenant = tl_scope.tenant;
+  r.api_version = req.path.rfind("/beta", 0) == 0 ? "beta" : "v1.0";
+  r.path = normalize_graph_path(req.path.substr(std::min(req.path.size(), r.api_version.size() + 1)));
+  r.status = tl_scope.reset ? 0 : res.status;
+  r.client_request_id = req.get_header_value("client-request-id");
+  if (req.has_header("Retry-Attempt")) r.retry_attempt = req.get_header_value("Retry-Attempt");
+  r.had_auth = tl_scope.had_auth;
+  r.fault = tl_scope.fault;
+  r.at_ms = tl_scope.start_ms;
+  r.duration_ms = now_ms() - tl_scope.start_ms;
+  stats_.record_graph(std::move(r));
+}
+
 void Service::register_main(httplib::Server &server) {
   server.set_pre_routing_handler([this](const Request &req, Response &) {
-    if (tl_scope.graph) stats_.graph_end(tl_scope.tenant);  // a request whose log never ran
+    if (tl_scope.graph && !tl_scope.finished) stats_.graph_end(tl_scope.tenant);  // never logged
     tl_scope = Scope{};
     tl_scope.start_ms = now_ms();
     if (is_graph_path(req.path)) {
@@ -277,22 +301,8 @@ void Service::register_main(httplib::Server &server) {
   server.set_logger([this](const Request &req, const Response &res) {
     const int64_t now = now_ms();
     const int status = tl_scope.reset ? 0 : res.status;
-    if (tl_scope.graph) {
-      stats_.graph_end(tl_scope.tenant);
-      RequestRecord r;
-      r.method = req.method;
-      r.tenant = tl_scope.tenant;
-      r.api_version = req.path.rfind("/beta", 0) == 0 ? "beta" : "v1.0";
-      r.path = normalize_graph_path(req.path.substr(r.api_version.size() + 1));
-      r.status = status;
-      r.client_request_id = req.get_header_value("client-request-id");
-      if (req.has_header("Retry-Attempt")) r.retry_attempt = req.get_header_value("Retry-Attempt");
-      r.had_auth = tl_scope.had_auth;
-      r.fault = tl_scope.fault;
-      r.at_ms = tl_scope.start_ms;
-      r.duration_ms = now - tl_scope.start_ms;
-      stats_.record_graph(std::move(r));
-    }
+    // Requests no Graph handler finished (e.g. an unrouted method) are accounted here.
+    finish_graph(req, res);
     if (config_.log_requests) {
       // Path only: no query (paging tokens), no headers (Authorization), no body (secrets).
       std::fprintf(stderr, "[mock] %s %s %d %lldms%s%s%s%s\n", req.method.c_str(),
@@ -336,14 +346,17 @@ void Service::register_main(httplib::Server &server) {
               [this](const Request &req, Response &res) { handle_token(req, res); });
 
   // --- Graph ---
-  server.Get(R"(/(v1\.0|beta)(/.*)?)",
-             [this](const Request &req, Response &res) { handle_graph(req, res); });
-  auto not_allowed = [](const Request &req, Response &res) {
+  server.Get(R"(/(v1\.0|beta)(/.*)?)", [this](const Request &req, Response &res) {
+    handle_graph(req, res);
+    finish_graph(req, res);
+  });
+  auto not_allowed = [this](const Request &req, Response &res) {
     Ids ids = set_id_headers(req, res);
     set_json(res, 405,
              graph_error("Request_BadRequest",
                          "The request method '" + req.method + "' is not supported by the mock.",
                          ids));
+    finish_graph(req, res);
   };
   server.Post(R"(/(v1\.0|beta)(/.*)?)", not_allowed);
   server.Put(R"(/(v1\.0|beta)(/.*)?)", not_allowed);

@@ -40,6 +40,7 @@ class Service {
   void handle_graph(const httplib::Request &req, httplib::Response &res);
   void handle_admin_tenant(const httplib::Request &req, httplib::Response &res);
   void handle_admin_item(const httplib::Request &req, httplib::Response &res);
+  void finish_graph(const httplib::Request &req, const httplib::Response &res);
 
   bool wait_for_client(int64_t ms, const httplib::Request &req, int &fd);
   void reset_connection(const httplib::Request &req, httplib::Response &res);
