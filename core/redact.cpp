@@ -239,38 +239,41 @@ class Redactor {
       }
     }
 
-    if (kind == KeyKind::Authorization) p = skip_scheme(p);
-    const size_t end = value_end(p, quote, kind == KeyKind::Authorization && colon, encoded);
+    const bool header_line = kind == KeyKind::Authorization && colon;
+    if (kind == KeyKind::Authorization) {
+      // "Bearer <credential>": the scheme stays visible.
+      const size_t w = scheme_end(p);
+      if (w > p) {
+        size_t q = w;
+        for (;;) {
+          if (is_blank(at(q)) || at(q) == '+') {
+            ++q;
+          } else if (at(q) == '%' && at(q + 1) == '2' && at(q + 2) == '0') {
+            q += 3;
+          } else {
+            break;
+          }
+        }
+        if (q > w) {
+          p = q;
+        } else if (value_end(w, quote, header_line, encoded) == w) {
+          return false;  // the scheme alone ("Authorization: Bearer") is no secret
+        }
+      }
+    }
+    const size_t end = value_end(p, quote, header_line, encoded);
     return end > p && redact(p, end);
   }
 
-  // Skips "Bearer " (or another known scheme and its blanks) at p.
-  size_t skip_scheme(size_t p) const {
+  // End of a known authorization scheme word at p, or p.
+  size_t scheme_end(size_t p) const {
     size_t w = p;
     while (w < n_ && is_alpha(byte(w))) ++w;
-    if (w == p) return p;
-    bool known = false;
     for (const char* s : kSchemes) {
       const std::string_view scheme(s);
-      if (scheme.size() == w - p && starts_with_ci(p, scheme)) {
-        known = true;
-        break;
-      }
+      if (scheme.size() == w - p && starts_with_ci(p, scheme)) return w;
     }
-    if (!known) return p;
-    size_t q = w;
-    for (;;) {
-      if (is_blank(at(q)) || at(q) == '+') {
-        ++q;
-      } else if (at(q) == '%' && at(q + 1) == '2' && at(q + 2) == '0') {
-        q += 3;
-      } else {
-        break;
-      }
-    }
-    // The scheme alone ("Authorization: Bearer") is no secret.
-    if (q == w) return (w == n_ || is_value_delim(byte(w))) ? w : p;
-    return q;
+    return p;
   }
 
   bool encoded_delim(size_t q) const {
@@ -363,6 +366,11 @@ class Redactor {
     while (at(p) == '=') ++p;
     // "Bearer realm="x", error=..." is a challenge with auth-params.
     if (p > body_end && (is_token68(at(p)) || at(p) == '"')) return false;
+    // A credential ends the word: "Bearer Authorization: x" is no token.
+    const unsigned char after = at(p);
+    if (p < n_ && !is_value_delim(after) && after != ')' && after != ']' && after != '>' &&
+        after != '<' && after != '\\')
+      return false;
     if (letters_only && body_end - start < 8) return false;  // an English word
     return redact(start, p);
   }
