@@ -905,6 +905,10 @@ CREATE FUNCTION inventory._settle_policy_type(v_run inventory.inventory_sync_run
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
+    -- Bulk set operations over a whole policy type: a nested loop chosen on a
+    -- stale row estimate (fresh temp tables have no statistics) would be
+    -- quadratic; hash joins are always right here.
+    SET enable_nestloop = off
     AS $$
 DECLARE
     v_now  timestamptz := clock_timestamp();
