@@ -719,6 +719,10 @@ CREATE FUNCTION inventory._apply_staged(v_run inventory.inventory_sync_runs) RET
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
 DECLARE
+    -- Plain variables: record fields would be fetched again for every row.
+    v_tenant   uuid := v_run.tenant_id;
+    v_run_id   bigint := v_run.id;
+    v_types    text[] := v_run.policy_types;
     v_allowed  jsonb;
     v_done     text[];
     v_type     text;
@@ -742,16 +746,16 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
     SELECT coalesce(array_agg(t.policy_type), '{}') INTO v_done
       FROM inventory.inventory_sync_run_types t
-     WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id;
+     WHERE t.tenant_id = v_tenant AND t.run_id = v_run_id;
 
     -- Writers of a (tenant, type) share its lock; a completing enumeration
     -- takes it exclusively. Taken in sorted order.
     FOR v_type IN
         SELECT DISTINCT s.policy_type FROM pg_temp.staged_items s
-         WHERE s.policy_type = ANY (v_run.policy_types) AND NOT s.policy_type = ANY (v_done)
+         WHERE s.policy_type = ANY (v_types) AND NOT s.policy_type = ANY (v_done)
          ORDER BY 1
     LOOP
-        PERFORM inventory._lock_policy_type(v_run.tenant_id, v_type, false);
+        PERFORM inventory._lock_policy_type(v_tenant, v_type, false);
     END LOOP;
     v_seq := nextval('inventory.write_seq');
 
@@ -760,10 +764,11 @@ BEGIN
                lower(s.content_hash) AS content_hash,
                CASE
                  WHEN s.external_id IS NULL OR s.external_id = '' THEN 'empty external_id'
-                 WHEN s.policy_type IS NULL OR NOT s.policy_type = ANY (v_run.policy_types)
+                 WHEN s.policy_type IS NULL OR NOT s.policy_type = ANY (v_types)
                    THEN 'policy type not in the run''s selection'
                  WHEN s.policy_type = ANY (v_done) THEN 'policy type already completed in this run'
-                 WHEN s.content_hash IS NOT NULL AND s.content_hash !~ '^[0-9a-fA-F]{64}$'
+                 WHEN s.content_hash IS NOT NULL
+                      AND (length(s.content_hash) <> 64 OR s.content_hash ~ '[^0-9a-fA-F]')
                    THEN 'content_hash is not 64 hex digits'
                END AS problem
           FROM pg_temp.staged_items s
@@ -777,10 +782,10 @@ BEGIN
                i.id AS item_id,
                (i.id IS NOT NULL AND (
                    (i.absent_since_run_id IS NOT NULL
-                     AND (i.absent_since_run_id < v_run.id OR i.seen_run_id < v_run.id))
+                     AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
                 OR (i.absent_since_run_id IS NULL
                      AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
-                              THEN w.run_id ELSE i.seen_run_id END <= v_run.id
+                              THEN w.run_id ELSE i.seen_run_id END <= v_run_id
                      AND (i.display_name IS DISTINCT FROM g.display_name
                           OR i.meta_jsonb IS DISTINCT FROM fm.meta
                           OR i.content_hash IS DISTINCT FROM g.content_hash))
@@ -788,16 +793,16 @@ BEGIN
           FROM good g
          CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm
           LEFT JOIN inventory.item_state i
-                 ON i.tenant_id = v_run.tenant_id AND i.policy_type = g.policy_type
+                 ON i.tenant_id = v_tenant AND i.policy_type = g.policy_type
                 AND i.external_id = g.external_id
           LEFT JOIN inventory.type_watermarks w
-                 ON w.tenant_id = v_run.tenant_id AND w.policy_type = g.policy_type
+                 ON w.tenant_id = v_tenant AND w.policy_type = g.policy_type
     ), ins AS (
         INSERT INTO inventory.item_state AS i
                (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash,
                 first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at, write_seq)
-        SELECT v_run.tenant_id, c.policy_type, c.external_id, c.display_name, c.meta, c.content_hash,
-               v_now, v_run.id, v_now, v_run.id, v_now, v_seq
+        SELECT v_tenant, c.policy_type, c.external_id, c.display_name, c.meta, c.content_hash,
+               v_now, v_run_id, v_now, v_run_id, v_now, v_seq
           FROM cls c
          WHERE c.item_id IS NULL
          ORDER BY c.policy_type, c.external_id
@@ -843,7 +848,7 @@ BEGIN
         PERFORM 1
            FROM inventory.item_state i
            JOIN pg_temp.inventory_pending p
-             ON i.tenant_id = v_run.tenant_id AND i.policy_type = p.policy_type
+             ON i.tenant_id = v_tenant AND i.policy_type = p.policy_type
             AND i.external_id = p.external_id
           ORDER BY i.policy_type, i.external_id
             FOR UPDATE OF i;
@@ -855,20 +860,20 @@ BEGIN
                content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
                                          THEN v_now ELSE i.content_changed_at END,
                seen_at = v_now,
-               seen_run_id = v_run.id,
-               absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run.id
+               seen_run_id = v_run_id,
+               absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
                                           THEN NULL ELSE i.absent_since_run_id END,
                write_seq = v_seq
           FROM pg_temp.inventory_pending p
           LEFT JOIN inventory.type_watermarks w
-                 ON w.tenant_id = v_run.tenant_id AND w.policy_type = p.policy_type
-         WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = p.policy_type
+                 ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
+         WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
            AND i.external_id = p.external_id
            AND ((i.absent_since_run_id IS NOT NULL
-                  AND (i.absent_since_run_id < v_run.id OR i.seen_run_id < v_run.id))
+                  AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
              OR (i.absent_since_run_id IS NULL
                   AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
-                           THEN w.run_id ELSE i.seen_run_id END <= v_run.id
+                           THEN w.run_id ELSE i.seen_run_id END <= v_run_id
                   AND (i.display_name IS DISTINCT FROM p.display_name
                        OR i.meta_jsonb IS DISTINCT FROM p.meta_jsonb
                        OR i.content_hash IS DISTINCT FROM p.content_hash)));
@@ -892,7 +897,7 @@ BEGIN
                          THEN r.errors || inventory._sanitize_errors(v_samples) ELSE r.errors END,
            error_codes = CASE WHEN v_rejected > 0 AND NOT 'bad_staged_row' = ANY (r.error_codes)
                               THEN r.error_codes || 'bad_staged_row'::text ELSE r.error_codes END
-     WHERE r.tenant_id = v_run.tenant_id AND r.id = v_run.id;
+     WHERE r.tenant_id = v_tenant AND r.id = v_run_id;
     RETURN v_rows;
 END
 $$;
