@@ -152,9 +152,9 @@ CREATE TABLE inventory.tenant_access (
     role       name NOT NULL,
     tenant_id  uuid NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (role, tenant_id)
+    PRIMARY KEY (tenant_id, role)
 );
-CREATE INDEX tenant_access_tenant_idx ON inventory.tenant_access (tenant_id);
+CREATE INDEX tenant_access_role_idx ON inventory.tenant_access (role);
 COMMENT ON TABLE inventory.tenant_access IS
 'Which roles may see (and, for sync roles, sync) which tenants. A role sees a tenant when it is a member of a role listed here for it; the owner and superusers see all.';
 COMMENT ON COLUMN inventory.tenant_access.role IS 'Role granted the tenant (members inherit it).';
