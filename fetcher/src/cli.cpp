@@ -52,6 +52,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
                "inventory-fetch"};
   app.set_version_flag("--version", std::string(kFetchVersion));
   app.require_subcommand(1);
+  // An option given twice takes its last value (wrappers append overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.footer(kFooter);
   app.get_formatter()->column_width(40);
   CLI::App* sync = app.add_subcommand("sync", "Synchronize one tenant (options) or many (--config).");

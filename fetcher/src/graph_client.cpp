@@ -150,7 +150,16 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     ++result.attempts;
     if (ctx.metrics) ++ctx.metrics->requests;
     HttpResponse resp = transport_.perform(req);
-    gate_.release(ctx.tenant);
+    std::optional<double> ra;
+    if (resp.error == TransportError::None) ra = parse_retry_after(resp.retry_after, clock_.wall_now());
+    if (kind == Kind::Graph && resp.error == TransportError::None && resp.status == 429) {
+      // Pause the whole tenant before this slot frees up: for Retry-After,
+      // or for the backoff this request is about to take.
+      const double pause = ra ? *ra : rc.scale * backoff_delay(rc, counters.total(), 0.0);
+      gate_.release_throttled(ctx.tenant, attempt_started, pause);
+    } else {
+      gate_.release(ctx.tenant);
+    }
     // The request (with the token or the secret) is no longer needed.
     req.headers.clear();
     req.body.clear();
@@ -192,15 +201,8 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       continue;
     }
 
-    const std::optional<double> ra = parse_retry_after(resp.retry_after, clock_.wall_now());
     const double elapsed_now = seconds_between(started, clock_.now());
-    const int retries_before = counters.total();
     RetryDecision d = decide_retry(rc, cls, ra, elapsed_now, counters, uniform_);
-    if (cls == AttemptClass::Throttled && kind == Kind::Graph) {
-      const double pause = d.retry ? d.delay_s
-                                   : (ra ? *ra : backoff_delay(rc, retries_before, 1.0)) * rc.scale;
-      gate_.throttled(ctx.tenant, attempt_started, pause);
-    }
     const std::string what =
         resp.error != TransportError::None ? resp.error_message
         : cls == AttemptClass::BadResponse ? "response body is not a JSON object"

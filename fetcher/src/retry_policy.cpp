@@ -118,13 +118,14 @@ RetryDecision decide_retry(const RetryConfig& cfg, AttemptClass c,
     d.reason = GiveUpReason::AttemptsExhausted;
     return d;
   }
+  // The server's Retry-After is honoured as given; only our own choices
+  // (jitter, backoff) follow the scale.
   double delay;
   if (retry_after_s) {
-    delay = *retry_after_s + cfg.retry_after_jitter_s * uniform();
+    delay = *retry_after_s + cfg.scale * cfg.retry_after_jitter_s * uniform();
   } else {
-    delay = backoff_delay(cfg, counters.total(), uniform());
+    delay = cfg.scale * backoff_delay(cfg, counters.total(), uniform());
   }
-  delay *= cfg.scale;
   if (elapsed_s + delay > cfg.budget_s) {
     d.reason = GiveUpReason::BudgetExhausted;
     d.delay_s = delay;

@@ -34,7 +34,8 @@ struct RetryConfig {
   double backoff_base_s = 2.0;    // 2 s * 2^n ...
   double backoff_cap_s = 60.0;    // ... capped at 60 s
   double retry_after_jitter_s = 1.0;
-  // Multiplies every delay (testing aid: --retry-scale). 1.0 in production.
+  // Multiplies the backoff and the Retry-After jitter, never the server's
+  // Retry-After itself (testing aid: --retry-scale). 1.0 in production.
   double scale = 1.0;
 };
 
@@ -48,7 +49,7 @@ enum class GiveUpReason { None, NotRetryable, AttemptsExhausted, BudgetExhausted
 
 struct RetryDecision {
   bool retry = false;
-  double delay_s = 0.0;   // already scaled
+  double delay_s = 0.0;   // seconds to wait (scale applied)
   GiveUpReason reason = GiveUpReason::None;
 };
 

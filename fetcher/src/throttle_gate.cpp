@@ -67,9 +67,16 @@ void ThrottleGate::release(const std::string& tenant) {
   cv_.notify_all();
 }
 
-void ThrottleGate::throttled(const std::string& tenant, SteadyTime request_started, double pause_s) {
-  std::lock_guard<std::mutex> lock(mu_);
-  tenant_locked(tenant).limiter.on_throttled(clock_.now(), request_started, pause_s);
+void ThrottleGate::release_throttled(const std::string& tenant, SteadyTime request_started,
+                                     double pause_s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Tenant& t = tenant_locked(tenant);
+    t.limiter.on_throttled(clock_.now(), request_started, pause_s);
+    --t.limiter.in_flight;
+    --stats_.global_in_flight;
+  }
+  cv_.notify_all();
 }
 
 int ThrottleGate::tenant_cap(const std::string& tenant) {

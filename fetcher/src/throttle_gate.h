@@ -49,8 +49,9 @@ class ThrottleGate {
   // not paused). Returns false when `stop` was requested while waiting.
   bool acquire(const std::string& tenant, const StopToken& stop, SteadyTime* started);
   void release(const std::string& tenant);
-  // Reports a 429 (or a 503 with Retry-After) for the tenant.
-  void throttled(const std::string& tenant, SteadyTime request_started, double pause_s);
+  // Releases the slot of a request that got 429 and pauses the tenant, in
+  // one step: no request waiting at the gate can slip out in between.
+  void release_throttled(const std::string& tenant, SteadyTime request_started, double pause_s);
 
   int tenant_cap(const std::string& tenant);
   int tenant_max_in_flight(const std::string& tenant);

@@ -167,12 +167,12 @@ TEST(DecideRetry, BudgetStopsRetriesThatWouldEndTooLate) {
   EXPECT_TRUE(d.retry);
 }
 
-TEST(DecideRetry, ScaleShrinksEveryDelay) {
+TEST(DecideRetry, ScaleShrinksBackoffAndJitterButNotRetryAfter) {
   RetryConfig cfg;
   cfg.scale = 0.1;
   RetryCounters c;
-  RetryDecision d = decide_retry(cfg, AttemptClass::Throttled, 2.0, 0.0, c, fixed(0));
-  EXPECT_NEAR(d.delay_s, 0.2, 1e-12);
+  RetryDecision d = decide_retry(cfg, AttemptClass::Throttled, 2.0, 0.0, c, fixed(0.5));
+  EXPECT_NEAR(d.delay_s, 2.05, 1e-12);  // the server's 2 s + 0.1 * 0.5 s jitter
   d = decide_retry(cfg, AttemptClass::ServerError, std::nullopt, 0.0, c, fixed(1.0));
   EXPECT_NEAR(d.delay_s, 0.4, 1e-12);  // 2 s * 2^1 (one retry made) * 0.1
 }

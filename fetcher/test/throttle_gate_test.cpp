@@ -102,8 +102,7 @@ TEST(ThrottleGate, ThrottlePausesTheWholeTenantButNotOthers) {
   StopToken stop;
   SteadyTime started;
   ASSERT_TRUE(gate.acquire("t", stop, &started));
-  gate.release("t");
-  gate.throttled("t", started, 0.3);
+  gate.release_throttled("t", started, 0.3);
   EXPECT_EQ(gate.tenant_cap("t"), 2);
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(gate.acquire("other", stop, nullptr));  // other tenants go on
@@ -112,6 +111,26 @@ TEST(ThrottleGate, ThrottlePausesTheWholeTenantButNotOthers) {
   ASSERT_TRUE(gate.acquire("t", stop, nullptr));  // waits for the pause
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(290));
   gate.release("t");
+}
+
+TEST(ThrottleGate, NoWaiterSlipsOutBetweenA429AndThePause) {
+  SystemClock& clock = SystemClock::instance();
+  ThrottleGate gate(clock, 1, 1);
+  StopToken stop;
+  SteadyTime started;
+  ASSERT_TRUE(gate.acquire("t", stop, &started));
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    gate.acquire("t", stop, nullptr);
+    got = true;
+    gate.release("t");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the waiter is blocked on the cap
+  gate.release_throttled("t", started, 0.4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_FALSE(got.load());  // still paused although the slot is free
+  waiter.join();
+  EXPECT_TRUE(got.load());
 }
 
 TEST(ThrottleGate, StopEndsTheWait) {

@@ -100,6 +100,7 @@ mock_post() { curl -sf -H 'Content-Type: application/json' -d "$2" "$MOCK_URL$1"
 set_faults() { mock_post /_mock/faults "$1" || fail "installing faults" "$1"; }
 set_latency() { mock_post /_mock/latency "{\"delay_ms\":$1}"; }
 set_items() { mock_post "/_mock/tenant/$1/items" "{\"path\":\"$2\",\"count\":$3}"; }
+tenant_requests() { mock_get /_mock/stats | jq --arg t "$1" '.requests_by_tenant[$t] // 0'; }
 item_id() { mock_get "/_mock/tenant/$1/item?path=$2&index=$3" | jq -r '.item.id'; }
 
 reset_mock() {
@@ -156,6 +157,9 @@ type_row() {
               FROM inventory.inventory_sync_run_types WHERE run_id = $2 AND policy_type = '$3'"
 }
 item_count() { sql "$1" "SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$2'"; }
+# Conditions for wait_for (evaluated on every poll).
+requests_at_least() { [ "$(tenant_requests "$1")" -ge "$2" ]; }
+running_runs_are() { [ "$(run_count "$1" "$2" "AND status = 'running'")" = "$3" ]; }
 backend_gone() {
   [ "$(sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND application_name = 'inventory-fetch'")" = 0 ]
 }
@@ -209,11 +213,11 @@ if want_case throttling; then
     {\"tenant\":\"$TA\",\"path\":\"*\",\"kind\":\"throttle\",\"retry_after\":\"none\",\"times\":1,\"after_pages\":2},
     {\"tenant\":\"$TA\",\"path\":\"$MA\",\"kind\":\"bad_gateway\",\"times\":1},
     {\"tenant\":\"$TA\",\"path\":\"$CP\",\"kind\":\"reset\",\"times\":1,\"after_pages\":1},
-    {\"tenant\":\"$TB\",\"path\":\"$DC\",\"kind\":\"throttle\",\"retry_after\":\"http-date:+1\",\"times\":1},
+    {\"tenant\":\"$TB\",\"path\":\"$DC\",\"kind\":\"throttle\",\"retry_after\":\"http-date:+1\",\"times\":1,\"after_pages\":1},
     {\"tenant\":\"$TB\",\"path\":\"$CP\",\"kind\":\"unavailable\",\"retry_after\":\"0.2\",\"times\":1},
     {\"tenant\":\"$TB\",\"path\":\"$MA\",\"kind\":\"server_error\",\"times\":1},
     {\"tenant\":\"$TB\",\"path\":\"$DC\",\"kind\":\"truncated\",\"times\":1,\"after_pages\":2},
-    {\"tenant\":\"$TC\",\"path\":\"$CP\",\"kind\":\"throttle\",\"retry_after\":\"1\",\"times\":1},
+    {\"tenant\":\"$TC\",\"path\":\"$CP\",\"kind\":\"throttle\",\"retry_after\":\"1\",\"times\":1,\"after_pages\":2},
     {\"tenant\":\"$TC\",\"path\":\"$DC\",\"kind\":\"gateway_timeout\",\"times\":1},
     {\"tenant\":\"$TC\",\"path\":\"$MA\",\"kind\":\"slow\",\"delay_ms\":300,\"times\":2}
   ]"
@@ -240,6 +244,7 @@ JSON
     expect_eq "tenant ${t: -1} has every item" "$(item_count e2e_throttle $t)" 265
   done
   stats=$(mock_get /_mock/stats)
+  printf '%s\n' "$stats" >"$WORK/throttle.stats.json"
   expect_le "global cap (4) never exceeded" "$(jq '.max_in_flight_total' <<<"$stats")" 4
   expect_ge "requests did run in parallel" "$(jq '.max_in_flight_total' <<<"$stats")" 2
   for t in $TA $TB $TC; do
@@ -253,9 +258,14 @@ JSON
   violations=$(jq --arg t $TA '
     [.requests[] | select(.tenant == $t)] as $r
     | ($r | map(select(.status == 429)) | sort_by(.at_ms) | first) as $th
-    | ($th.at_ms + $th.duration_ms) as $end
-    | [$r[] | select(.at_ms > $end + 20 and .at_ms < $end + 480)] | length' <<<"$stats")
+    | ($th.at_ms + $th.duration_ms) as $paused
+    | [$r[] | select(.at_ms > $paused + 20 and .at_ms < $paused + 480)] | length' <<<"$stats")
   expect_eq "a 429 pauses every request of the tenant" "$violations" 0
+  others=$(jq --arg t $TA '
+    ([.requests[] | select(.tenant == $t and .status == 429)] | sort_by(.at_ms) | first) as $th
+    | ($th.at_ms + $th.duration_ms) as $paused
+    | [.requests[] | select(.tenant != $t and .at_ms > $paused + 20 and .at_ms < $paused + 480)] | length' <<<"$stats")
+  expect_ge "other tenants kept working meanwhile" "$others" 1
   prom=$WORK/throttle.prom
   expect_eq "metrics: three succeeded runs" "$(grep -c '^inventory_fetch_run_status{.*status="succeeded"} 1$' "$prom")" 3
   expect_eq "metrics: items per tenant" "$(grep '^inventory_fetch_items_total{' "$prom" | awk '{print $2}' | sort -u | tr '\n' ' ')" "265 "
@@ -437,7 +447,7 @@ if want_case concurrent; then
   set_latency 250
   fetch_bg conc-a e2e_conc $T "$sel"
   pid=$BG
-  check "first run is running" wait_for 10 test "$(run_count e2e_conc $T "AND status = 'running'")" = 1
+  check "first run is running" wait_for 10 running_runs_are e2e_conc $T 1
   fetch conc-b e2e_conc $T "$sel"
   expect_eq "second fetcher exits 75" "$RC" 75
   check "it says a run is in progress" grep -q 'already in progress' "$WORK/conc-b.err"
@@ -463,7 +473,9 @@ if want_case crash; then
   set_latency 120
   fetch_bg crash-1 e2e_crash $T "$sel" --batch-size 30
   pid=$BG
-  check "some rows applied before the kill" wait_for 15 test "$(item_count e2e_crash $T)" -ge 60
+  # Pages of 30 and 25 rows with --batch-size 30: after 8 pages several
+  # apply_staged calls have run.
+  check "several pages staged before the kill" wait_for 15 requests_at_least $T 8
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   dead=$(last_run e2e_crash $T)
@@ -480,10 +492,10 @@ if want_case crash; then
   expect_eq "every item last seen by the repairing run" "$(sql e2e_crash "SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$T' AND last_seen_run_id = $run")" 550
 
   set_latency 150
+  mock_post /_mock/reset-stats '{}'
   fetch_bg crash-term e2e_crash $T "$sel"
   pid=$BG
-  check "run under way before SIGTERM" wait_for 10 test "$(run_count e2e_crash $T "AND status = 'running'")" = 1
-  sleep 0.5
+  check "run under way before SIGTERM" wait_for 10 requests_at_least $T 4
   kill -TERM "$pid"
   t_kill=$SECONDS
   wait "$pid"
