@@ -1,13 +1,13 @@
 #include "auth.h"
 
-#include "util.h"
-
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
+
+#include "util.h"
 
 namespace tinv::mock {
 
@@ -62,10 +62,9 @@ bool verify_rs256(const std::string &signed_part, const std::string &signature,
     why = "cannot initialise signature verification";
     return false;
   }
-  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char *>(signature.data()),
-                            signature.size(),
-                            reinterpret_cast<const unsigned char *>(signed_part.data()),
-                            signed_part.size());
+  int rc = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char *>(signature.data()), signature.size(),
+      reinterpret_cast<const unsigned char *>(signed_part.data()), signed_part.size());
   if (rc != 1) {
     why = "Client assertion failed signature validation.";
     return false;
@@ -149,12 +148,15 @@ AssertionResult check_client_assertion(const std::string &jwt, const std::string
       return fail("AADSTS50027",
                   std::string("JWT token is invalid or malformed: missing claim '") + claim + "'.");
   }
-  if (!payload["iss"].is_string() || !payload["sub"].is_string() || payload["iss"] != payload["sub"])
-    return fail("AADSTS700021", "Client assertion application identifier doesn't match "
-                                "'client_id' parameter: 'iss' and 'sub' must both be the client id.");
+  if (!payload["iss"].is_string() || !payload["sub"].is_string() ||
+      payload["iss"] != payload["sub"])
+    return fail("AADSTS700021",
+                "Client assertion application identifier doesn't match "
+                "'client_id' parameter: 'iss' and 'sub' must both be the client id.");
   if (!client_id.empty() && payload["sub"].get<std::string>() != client_id)
-    return fail("AADSTS700021", "Client assertion application identifier doesn't match "
-                                "'client_id' parameter.");
+    return fail("AADSTS700021",
+                "Client assertion application identifier doesn't match "
+                "'client_id' parameter.");
   if (!payload["exp"].is_number() || payload["exp"].get<double>() * 1000.0 <= double(now_ms()))
     return fail("AADSTS700024", "Client assertion is not within its valid time range.");
   std::string signature;

@@ -162,11 +162,12 @@ bool FaultSet::replace(const json &rules, std::string &error) {
       rule.after_pages = r["after_pages"].get<int64_t>();
     }
     if (r.contains("retry_after")) {
-      std::string ra = r["retry_after"].is_string() ? r["retry_after"].get<std::string>()
+      std::string ra = r["retry_after"].is_string()   ? r["retry_after"].get<std::string>()
                        : r["retry_after"].is_number() ? r["retry_after"].dump()
                                                       : std::string();
       if (!valid_retry_after(ra)) {
-        error = where + "\"retry_after\" must be seconds (\"2\", \"0.5\"), \"http-date:+N\" or \"none\"";
+        error = where +
+                "\"retry_after\" must be seconds (\"2\", \"0.5\"), \"http-date:+N\" or \"none\"";
         return false;
       }
     }
@@ -223,8 +224,7 @@ std::optional<FaultRule> FaultSet::take(const std::string &tenant, const std::st
   std::lock_guard lock(mutex_);
   std::optional<FaultRule> chosen;
   for (auto &r : rules_) {
-    const bool path_match =
-        token_endpoint ? r.path == "token" : (r.path == "*" || r.path == path);
+    const bool path_match = token_endpoint ? r.path == "token" : (r.path == "*" || r.path == path);
     if (!path_match) continue;
     if (r.tenant != "*" && r.tenant != tenant) continue;
     if (r.seen < r.after_pages) {

@@ -1,10 +1,9 @@
 // Fault rules: which request gets which failure, and how often.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,11 +38,11 @@ struct FaultRule {
   std::string tenant = "*";  // "*" or a lowercase tenant id
   std::string path = "*";    // "*" (every Graph path), a Graph path, or "token"
   FaultKind kind = FaultKind::ServerError;
-  int64_t times = 1;         // -1 = forever
-  int64_t after_pages = 0;   // matching requests let through before the rule fires
+  int64_t times = 1;        // -1 = forever
+  int64_t after_pages = 0;  // matching requests let through before the rule fires
   nlohmann::json params = nlohmann::json::object();  // the rule as given (kind-specific keys)
-  int64_t seen = 0;          // matching requests so far
-  int64_t fired = 0;         // requests the rule hit
+  int64_t seen = 0;                                  // matching requests so far
+  int64_t fired = 0;                                 // requests the rule hit
 
   std::string param_string(const char *key, const std::string &fallback) const;
   int64_t param_int(const char *key, int64_t fallback) const;

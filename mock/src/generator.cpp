@@ -1,29 +1,30 @@
 #include "generator.h"
 
-#include "util.h"
-
 #include <algorithm>
 #include <stdexcept>
+
+#include "json_writer.h"
+#include "util.h"
 
 namespace tinv::mock {
 
 namespace {
 
-// A deterministic stream of pseudo-random numbers from one seed text.
-class HashStream {
+// Deterministic pseudo-random numbers for one item: splitmix64 seeded from the
+// item's SHA-256 (the same digest that gives its id), so one hash per item.
+class ItemRng {
  public:
-  explicit HashStream(const std::string &seed) : seed_(seed), block_(sha256(seed)) {}
-
+  explicit ItemRng(const Sha256 &digest) {
+    uint64_t a = 0, b = 0;
+    for (int i = 16; i < 24; ++i) a = (a << 8) | digest[i];
+    for (int i = 24; i < 32; ++i) b = (b << 8) | digest[i];
+    state_ = a ^ ((b << 32) | (b >> 32));
+  }
   uint32_t next() {
-    if (pos_ + 4 > block_.size()) {
-      ++counter_;
-      block_ = sha256(seed_ + "#" + std::to_string(counter_));
-      pos_ = 0;
-    }
-    uint32_t v = (uint32_t(block_[pos_]) << 24) | (uint32_t(block_[pos_ + 1]) << 16) |
-                 (uint32_t(block_[pos_ + 2]) << 8) | uint32_t(block_[pos_ + 3]);
-    pos_ += 4;
-    return v;
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return static_cast<uint32_t>((z ^ (z >> 31)) >> 32);
   }
   uint32_t below(uint32_t n) { return n == 0 ? 0 : next() % n; }
   bool chance(uint32_t percent) { return below(100) < percent; }
@@ -31,13 +32,25 @@ class HashStream {
   const char *pick(const char *const (&items)[N]) {
     return items[below(static_cast<uint32_t>(N))];
   }
+  std::string uuid() {
+    unsigned char b[16];
+    for (int i = 0; i < 16; i += 4) {
+      uint32_t v = next();
+      b[i] = static_cast<unsigned char>(v >> 24);
+      b[i + 1] = static_cast<unsigned char>(v >> 16);
+      b[i + 2] = static_cast<unsigned char>(v >> 8);
+      b[i + 3] = static_cast<unsigned char>(v);
+    }
+    return uuid_from_bytes(b);
+  }
 
  private:
-  std::string seed_;
-  Sha256 block_;
-  size_t pos_ = 0;
-  uint64_t counter_ = 0;
+  uint64_t state_;
 };
+
+std::string item_key(const std::string &tenant, const std::string &path, uint64_t index) {
+  return "item:" + tenant + "|" + path + "|" + std::to_string(index);
+}
 
 std::string last_segment(const std::string &path) {
   size_t end = path.size();
@@ -59,9 +72,9 @@ std::string singular(const std::string &word) {
 const char *const kPrefixes[] = {"CORP", "MSP", "Contoso", "Fabrikam", "Tailspin", "Woodgrove"};
 const char *const kPurposes[] = {"Baseline", "Security", "BitLocker", "Wi-Fi",   "VPN",
                                  "Kiosk",    "Defender", "Edge",      "Updates", "Password"};
-const char *const kScopeTags[] = {"0", "1", "2", "5", "12"};
+const char *const kScopeTags[] = {"1", "2", "5", "12"};
 
-std::string platform_label(const std::string &odata_type) {
+const char *platform_label(const std::string &odata_type) {
   std::string t = to_lower(odata_type);
   if (t.find("windows") != std::string::npos || t.find("win32") != std::string::npos)
     return "Windows";
@@ -79,9 +92,9 @@ std::string pad_index(uint64_t index) {
 
 // A display name; some carry unicode, emoji, tabs, quotes or backslashes, and a few
 // are deliberate duplicates (real tenants have those too).
-std::string make_name(HashStream &rng, uint64_t index, const std::string &platform) {
-  std::string base = std::string(rng.pick(kPrefixes)) + " - " + platform + " " +
-                     rng.pick(kPurposes) + " " + pad_index(index);
+std::string make_name(ItemRng &rng, uint64_t index, const std::string &platform) {
+  const char *prefix = rng.pick(kPrefixes);
+  const char *purpose = rng.pick(kPurposes);
   switch (index % 40) {
     case 3: return "Ünïcödé Richtlinie ✓ " + pad_index(index);
     case 5: return "🔒 Lockdown " + platform + " " + pad_index(index);
@@ -89,15 +102,21 @@ std::string make_name(HashStream &rng, uint64_t index, const std::string &platfo
     case 9: return "\"Quoted\" policy \\ backslash " + pad_index(index);
     case 11: return "デバイス構成 " + pad_index(index);
     case 17: return "Default Policy";
-    case 23: return base + "  ";  // trailing spaces
-    default: return base;
+    default: break;
   }
+  std::string base =
+      std::string(prefix) + " - " + platform + " " + purpose + " " + pad_index(index);
+  if (index % 40 == 23) base += "  ";  // trailing spaces
+  return base;
 }
 
-ojson make_description(HashStream &rng, uint64_t index, const std::string &platform) {
+// The description; std::nullopt stands for JSON null.
+std::optional<std::string> make_description(ItemRng &rng, uint64_t index,
+                                            const std::string &platform) {
+  const char *purpose = rng.pick(kPurposes);
   switch (index % 9) {
-    case 4: return nullptr;
-    case 6: return "";
+    case 4: return std::nullopt;
+    case 6: return std::string();
     case 2: return "Line one\r\nLine two – " + platform + " \"devices\"";
     default: break;
   }
@@ -106,200 +125,207 @@ ojson make_description(HashStream &rng, uint64_t index, const std::string &platf
     while (long_text.size() < 1500) long_text += "Long description text for testing limits. ";
     return long_text;
   }
-  if (index % 13 == 1) return "Richtlinie für Geräte – Größe ≥ 10 ✓ 😀";
-  return std::string("Applies the ") + rng.pick(kPurposes) + " settings to " + platform +
-         " devices.";
+  if (index % 13 == 1) return std::string("Richtlinie für Geräte – Größe ≥ 10 ✓ 😀");
+  return std::string("Applies the ") + purpose + " settings to " + platform + " devices.";
 }
 
-ojson scope_tags(HashStream &rng) {
-  ojson tags = ojson::array();
-  tags.push_back("0");
+void write_scope_tags(JsonWriter &w, ItemRng &rng) {
+  w.key("roleScopeTagIds").begin_array().str("0");
   uint32_t extra = rng.below(3);
+  const char *used = nullptr;
   for (uint32_t i = 0; i < extra; ++i) {
-    std::string t = rng.pick(kScopeTags);
-    if (t != "0" && std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
+    const char *t = rng.pick(kScopeTags);
+    if (t == used) continue;
+    w.str(t);
+    used = t;
   }
-  return tags;
+  w.end_array();
 }
 
 struct Times {
-  int64_t created;
-  uint32_t created_ticks;
-  int64_t modified;
-  uint32_t modified_ticks;
-  bool fraction;
+  std::string created;
+  std::string modified;
 };
 
-Times make_times(HashStream &rng, uint64_t index, const ItemMutation *m) {
+Times make_times(ItemRng &rng, uint64_t index, const ItemMutation *m) {
   const int64_t base = 1609459200;  // 2021-01-01T00:00:00Z
-  Times t{};
-  t.created = base + rng.below(3u * 365u * 86400u);
-  t.created_ticks = rng.below(10000000u);
-  t.modified = t.created + rng.below(180u * 86400u);
-  t.modified_ticks = rng.below(10000000u);
-  t.fraction = index % 8 != 0;
+  int64_t created = base + rng.below(3u * 365u * 86400u);
+  uint32_t created_ticks = rng.below(10000000u);
+  int64_t modified = created + rng.below(180u * 86400u);
+  uint32_t modified_ticks = rng.below(10000000u);
+  const bool fraction = index % 8 != 0;
   if (m != nullptr) {
     // Each touch or rename moves lastModifiedDateTime forward by a day and a bit.
-    t.modified += int64_t(m->touches + m->renames) * 86400 + int64_t(m->touches) * 37;
+    modified += int64_t(m->touches + m->renames) * 86400 + int64_t(m->touches) * 37;
   }
-  return t;
+  return {iso8601(created, created_ticks, fraction), iso8601(modified, modified_ticks, fraction)};
 }
 
-void add_settings_catalog(ojson &o, HashStream &rng) {
-  static const char *const platforms[] = {"windows10", "windows10", "macOS", "iOS", "android",
-                                          "linux"};
+void write_description(JsonWriter &w, const std::optional<std::string> &d) {
+  w.key("description");
+  if (d) {
+    w.str(*d);
+  } else {
+    w.null();
+  }
+}
+
+void write_settings_catalog(JsonWriter &w, ItemRng &rng) {
+  static const char *const platforms[] = {"windows10", "windows10", "macOS",
+                                          "iOS",       "android",   "linux"};
   static const char *const technologies[] = {"mdm", "mdm", "mdm,microsoftSense", "configManager",
                                              "mdm,appleRemoteManagement"};
-  o["platforms"] = rng.pick(platforms);
-  o["technologies"] = rng.pick(technologies);
+  w.kv("platforms", rng.pick(platforms));
+  w.kv("technologies", rng.pick(technologies));
 }
 
-void add_template_reference(ojson &o, HashStream &rng, const std::string &seed_text) {
+void write_template_reference(JsonWriter &w, ItemRng &rng) {
   static const char *const families[] = {"endpointSecurityAntivirus",
                                          "endpointSecurityDiskEncryption",
                                          "endpointSecurityFirewall", "baseline"};
-  ojson ref = ojson::object();
-  ref["@odata.type"] = "microsoft.graph.deviceManagementConfigurationPolicyTemplateReference";
+  w.key("templateReference").begin_object();
+  w.kv("@odata.type", "microsoft.graph.deviceManagementConfigurationPolicyTemplateReference");
   if (rng.chance(70)) {
-    ref["templateId"] = "";
-    ref["templateFamily"] = "none";
-    ref["templateDisplayName"] = nullptr;
-    ref["templateDisplayVersion"] = nullptr;
+    w.kv("templateId", "").kv("templateFamily", "none");
+    w.kv_null("templateDisplayName").kv_null("templateDisplayVersion");
   } else {
-    ref["templateId"] = derived_uuid("template:" + seed_text) + "_1";
-    ref["templateFamily"] = rng.pick(families);
-    ref["templateDisplayName"] = "Microsoft Defender Antivirus";
-    ref["templateDisplayVersion"] = "Version " + std::to_string(1 + rng.below(4));
+    w.kv("templateId", rng.uuid() + "_1");
+    w.kv("templateFamily", rng.pick(families));
+    w.kv("templateDisplayName", "Microsoft Defender Antivirus");
+    w.kv("templateDisplayVersion", "Version " + std::to_string(1 + rng.below(4)));
   }
-  o["templateReference"] = std::move(ref);
+  w.end_object();
 }
 
-void add_applicability_rules(ojson &o, HashStream &rng) {
+void write_applicability_rules(JsonWriter &w, ItemRng &rng) {
+  w.key("deviceManagementApplicabilityRuleOsEdition");
   if (rng.chance(30)) {
-    ojson r = ojson::object();
-    r["@odata.type"] = "microsoft.graph.deviceManagementApplicabilityRuleOsEdition";
-    r["osEditionTypes"] = ojson::array({"windows10Enterprise", "windows10EnterpriseN"});
-    r["name"] = "Enterprise editions";
-    r["ruleType"] = rng.chance(50) ? "include" : "exclude";
-    o["deviceManagementApplicabilityRuleOsEdition"] = std::move(r);
+    w.begin_object();
+    w.kv("@odata.type", "microsoft.graph.deviceManagementApplicabilityRuleOsEdition");
+    w.key("osEditionTypes")
+        .begin_array()
+        .str("windows10Enterprise")
+        .str("windows10EnterpriseN")
+        .end_array();
+    w.kv("name", "Enterprise editions");
+    w.kv("ruleType", rng.chance(50) ? "include" : "exclude");
+    w.end_object();
   } else {
-    o["deviceManagementApplicabilityRuleOsEdition"] = nullptr;
+    w.null();
   }
+  w.key("deviceManagementApplicabilityRuleOsVersion");
   if (rng.chance(20)) {
-    ojson r = ojson::object();
-    r["@odata.type"] = "microsoft.graph.deviceManagementApplicabilityRuleOsVersion";
-    r["minOSVersion"] = "10.0.19041";
-    r["maxOSVersion"] = "10.0.22631";
-    r["name"] = "Supported builds";
-    r["ruleType"] = "include";
-    o["deviceManagementApplicabilityRuleOsVersion"] = std::move(r);
+    w.begin_object();
+    w.kv("@odata.type", "microsoft.graph.deviceManagementApplicabilityRuleOsVersion");
+    w.kv("minOSVersion", "10.0.19041").kv("maxOSVersion", "10.0.22631");
+    w.kv("name", "Supported builds").kv("ruleType", "include");
+    w.end_object();
   } else {
-    o["deviceManagementApplicabilityRuleOsVersion"] = nullptr;
+    w.null();
   }
-  o["deviceManagementApplicabilityRuleDeviceMode"] = nullptr;
+  w.kv_null("deviceManagementApplicabilityRuleDeviceMode");
 }
 
-void add_device_configuration_settings(ojson &o, HashStream &rng, const std::string &type) {
+void write_device_configuration_settings(JsonWriter &w, ItemRng &rng, const std::string &type) {
   if (type.find("CustomConfiguration") != std::string::npos) {
-    ojson settings = ojson::array();
+    w.key("omaSettings").begin_array();
     uint32_t n = 1 + rng.below(3);
     for (uint32_t i = 0; i < n; ++i) {
-      ojson s = ojson::object();
-      s["@odata.type"] = "#microsoft.graph.omaSettingString";
-      s["displayName"] = "Setting " + std::to_string(i + 1);
-      s["description"] = nullptr;
-      s["omaUri"] = "./Device/Vendor/MSFT/Policy/Config/Experience/AllowSetting" +
-                    std::to_string(rng.below(100));
-      s["secretReferenceValueId"] = nullptr;
-      s["isEncrypted"] = false;
-      s["value"] = "<enabled/><data id=\"Value\" value=\"" + std::to_string(rng.below(10)) +
-                   "\"/>";
-      settings.push_back(std::move(s));
+      w.begin_object();
+      w.kv("@odata.type", "#microsoft.graph.omaSettingString");
+      w.kv("displayName", "Setting " + std::to_string(i + 1));
+      w.kv_null("description");
+      w.kv("omaUri", "./Device/Vendor/MSFT/Policy/Config/Experience/AllowSetting" +
+                         std::to_string(rng.below(100)));
+      w.kv_null("secretReferenceValueId");
+      w.kv_bool("isEncrypted", false);
+      w.kv("value",
+           "<enabled/><data id=\"Value\" value=\"" + std::to_string(rng.below(10)) + "\"/>");
+      w.end_object();
     }
-    o["omaSettings"] = std::move(settings);
+    w.end_array();
     return;
   }
   static const char *const scan_types[] = {"userDefined", "disabled", "quick", "full"};
-  o["passwordRequired"] = rng.chance(60);
-  o["passwordMinimumLength"] = 4 + rng.below(12);
+  w.kv_bool("passwordRequired", rng.chance(60));
+  w.kv_num("passwordMinimumLength", 4 + rng.below(12));
   if (rng.chance(50)) {
-    o["passwordExpirationDays"] = 30 + rng.below(90);
+    w.kv_num("passwordExpirationDays", 30 + rng.below(90));
   } else {
-    o["passwordExpirationDays"] = nullptr;
+    w.kv_null("passwordExpirationDays");
   }
-  o["passwordBlockSimple"] = rng.chance(50);
-  o["screenCaptureBlocked"] = rng.chance(20);
-  o["defenderScanType"] = rng.pick(scan_types);
-  o["edgeBlockPopups"] = rng.chance(70);
-  o["defenderFileExtensionsToExclude"] =
-      rng.chance(50) ? ojson::array({".log", ".tmp"}) : ojson::array();
+  w.kv_bool("passwordBlockSimple", rng.chance(50));
+  w.kv_bool("screenCaptureBlocked", rng.chance(20));
+  w.kv("defenderScanType", rng.pick(scan_types));
+  w.kv_bool("edgeBlockPopups", rng.chance(70));
+  w.key("defenderFileExtensionsToExclude").begin_array();
+  if (rng.chance(50)) w.str(".log").str(".tmp");
+  w.end_array();
 }
 
-void add_compliance_settings(ojson &o, HashStream &rng) {
-  o["passwordRequired"] = rng.chance(80);
-  o["passwordMinimumLength"] = 6 + rng.below(8);
-  o["osMinimumVersion"] = rng.chance(60) ? ojson("10.0.19045") : ojson(nullptr);
-  o["osMaximumVersion"] = nullptr;
-  o["storageRequireEncryption"] = rng.chance(70);
-  o["secureBootEnabled"] = rng.chance(70);
-  o["deviceThreatProtectionRequiredSecurityLevel"] = rng.chance(50) ? "medium" : "unavailable";
-  ojson ranges = ojson::array();
+void write_compliance_settings(JsonWriter &w, ItemRng &rng) {
+  w.kv_bool("passwordRequired", rng.chance(80));
+  w.kv_num("passwordMinimumLength", 6 + rng.below(8));
+  if (rng.chance(60)) {
+    w.kv("osMinimumVersion", "10.0.19045");
+  } else {
+    w.kv_null("osMinimumVersion");
+  }
+  w.kv_null("osMaximumVersion");
+  w.kv_bool("storageRequireEncryption", rng.chance(70));
+  w.kv_bool("secureBootEnabled", rng.chance(70));
+  w.kv("deviceThreatProtectionRequiredSecurityLevel", rng.chance(50) ? "medium" : "unavailable");
+  w.key("validOperatingSystemBuildRanges").begin_array();
   if (rng.chance(25)) {
-    ojson r = ojson::object();
-    r["@odata.type"] = "microsoft.graph.operatingSystemVersionRange";
-    r["description"] = "22H2";
-    r["lowestVersion"] = "10.0.19045.0";
-    r["highestVersion"] = "10.0.19045.9999";
-    ranges.push_back(std::move(r));
+    w.begin_object();
+    w.kv("@odata.type", "microsoft.graph.operatingSystemVersionRange");
+    w.kv("description", "22H2")
+        .kv("lowestVersion", "10.0.19045.0")
+        .kv("highestVersion", "10.0.19045.9999");
+    w.end_object();
   }
-  o["validOperatingSystemBuildRanges"] = std::move(ranges);
+  w.end_array();
 }
 
-void add_app_fields(ojson &o, HashStream &rng, const std::string &type, uint64_t index) {
+void write_app_fields(JsonWriter &w, ItemRng &rng, const std::string &type, uint64_t index) {
   static const char *const publishers[] = {"Microsoft Corporation", "Contoso Ltd.", "Adobe",
                                            "Zoom Video Communications, Inc.", "Fabrikam"};
-  o["publisher"] = rng.pick(publishers);
-  o["largeIcon"] = nullptr;
-  o["isFeatured"] = rng.chance(10);
-  o["privacyInformationUrl"] = rng.chance(50) ? ojson("https://example.com/privacy") : ojson("");
-  o["informationUrl"] = nullptr;
-  o["owner"] = "";
-  o["developer"] = "";
-  o["notes"] = "";
-  o["uploadState"] = 1;
-  o["publishingState"] = "published";
-  o["isAssigned"] = rng.chance(60);
-  o["dependentAppCount"] = 0;
-  o["supersedingAppCount"] = 0;
-  o["supersededAppCount"] = rng.below(2);
+  w.kv("publisher", rng.pick(publishers));
+  w.kv_null("largeIcon");
+  w.kv_bool("isFeatured", rng.chance(10));
+  w.kv("privacyInformationUrl", rng.chance(50) ? "https://example.com/privacy" : "");
+  w.kv_null("informationUrl");
+  w.kv("owner", "").kv("developer", "").kv("notes", "");
+  w.kv_num("uploadState", 1);
+  w.kv("publishingState", "published");
+  w.kv_bool("isAssigned", rng.chance(60));
+  w.kv_num("dependentAppCount", 0).kv_num("supersedingAppCount", 0);
+  w.kv_num("supersededAppCount", rng.below(2));
   if (type.find("webApp") != std::string::npos) {
-    o["appUrl"] = "https://apps.example.com/app" + std::to_string(index) + "?a=1&b=2";
-    o["useManagedBrowser"] = rng.chance(50);
+    w.kv("appUrl", "https://apps.example.com/app" + std::to_string(index) + "?a=1&b=2");
+    w.kv_bool("useManagedBrowser", rng.chance(50));
   } else if (type.find("win32LobApp") != std::string::npos) {
-    o["fileName"] = "setup-" + std::to_string(index) + ".intunewin";
-    o["size"] = 1000000 + static_cast<uint64_t>(rng.next() % 900000000u);
-    o["installCommandLine"] = "setup.exe /quiet /norestart";
-    o["uninstallCommandLine"] = "setup.exe /uninstall /quiet";
-    o["applicableArchitectures"] = rng.chance(50) ? "x64" : "x86,x64";
-    ojson os = ojson::object();
-    os["v8_0"] = false;
-    os["v10_0"] = true;
-    os["v10_1607"] = true;
-    os["v10_21H1"] = rng.chance(50);
-    o["minimumSupportedOperatingSystem"] = std::move(os);
+    w.kv("fileName", "setup-" + std::to_string(index) + ".intunewin");
+    w.kv_num("size", 1000000 + static_cast<int64_t>(rng.next() % 900000000u));
+    w.kv("installCommandLine", "setup.exe /quiet /norestart");
+    w.kv("uninstallCommandLine", "setup.exe /uninstall /quiet");
+    w.kv("applicableArchitectures", rng.chance(50) ? "x64" : "x86,x64");
+    w.key("minimumSupportedOperatingSystem").begin_object();
+    w.kv_bool("v8_0", false).kv_bool("v10_0", true).kv_bool("v10_1607", true);
+    w.kv_bool("v10_21H1", rng.chance(50));
+    w.end_object();
   } else {
-    o["appStoreUrl"] = "https://apps.example.com/store/" + std::to_string(index);
+    w.kv("appStoreUrl", "https://apps.example.com/store/" + std::to_string(index));
   }
 }
 
-void add_script_fields(ojson &o, HashStream &rng, const std::string &type, uint64_t index) {
-  o["scriptContent"] = nullptr;
-  o["runAsAccount"] = rng.chance(70) ? "system" : "user";
-  o["enforceSignatureCheck"] = rng.chance(20);
-  o["fileName"] = "script-" + std::to_string(index) + (type.find("Shell") != std::string::npos
-                                                           ? ".sh"
-                                                           : ".ps1");
-  o["runAs32Bit"] = rng.chance(10);
+void write_script_fields(JsonWriter &w, ItemRng &rng, const std::string &type, uint64_t index) {
+  w.kv_null("scriptContent");
+  w.kv("runAsAccount", rng.chance(70) ? "system" : "user");
+  w.kv_bool("enforceSignatureCheck", rng.chance(20));
+  w.kv("fileName", "script-" + std::to_string(index) +
+                       (type.find("Shell") != std::string::npos ? ".sh" : ".ps1"));
+  w.kv_bool("runAs32Bit", rng.chance(10));
 }
 
 }  // namespace
@@ -350,7 +376,8 @@ Generator::Generator(std::string seed, uint64_t items_per_type, std::vector<Type
 std::vector<std::string> Generator::tenant_ids(size_t n) const {
   std::vector<std::string> ids;
   ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) ids.push_back(derived_uuid("tenant:" + seed_ + ":" + std::to_string(i)));
+  for (size_t i = 0; i < n; ++i)
+    ids.push_back(derived_uuid("tenant:" + seed_ + ":" + std::to_string(i)));
   return ids;
 }
 
@@ -415,128 +442,141 @@ uint64_t Generator::default_count(const std::string &path) const {
 }
 
 std::string Generator::item_id(const std::string &tenant, const std::string &path, uint64_t index) {
-  return derived_uuid("item:" + tenant + "|" + path + "|" + std::to_string(index));
+  return derived_uuid(item_key(tenant, path, index));
 }
 
-ojson Generator::item(const std::string &tenant, const std::string &path,
-                      const PathProfile &profile, uint64_t index, const ItemMutation *m,
-                      bool beta) const {
-  const std::string key = tenant + "|" + path + "|" + std::to_string(index);
-  HashStream rng("fields:" + key);
+void Generator::write_item(std::string &out, const std::string &tenant, const std::string &path,
+                           const PathProfile &profile, uint64_t index, const ItemMutation *m,
+                           bool beta) const {
+  const Sha256 digest = sha256(item_key(tenant, path, index));
+  const std::string id = uuid_from_bytes(digest.data());
+  ItemRng rng(digest);
   const std::string &type =
       profile.odata_types[rng.below(static_cast<uint32_t>(profile.odata_types.size()))];
   const std::string platform = platform_label(type);
   std::string name = make_name(rng, index, platform);
-  ojson description = make_description(rng, index, platform);
+  std::optional<std::string> description = make_description(rng, index, platform);
   const Times t = make_times(rng, index, m);
   int64_t version = 1 + rng.below(9);
   if (m != nullptr) {
     version += m->touches + m->renames;
     if (!m->rename_suffix.empty()) {
       name += m->rename_suffix;
-      description = (description.is_string() ? description.get<std::string>() : std::string()) +
-                    m->rename_suffix;
+      description = description.value_or(std::string()) + m->rename_suffix;
     }
   }
-  const std::string created = iso8601(t.created, t.created_ticks, t.fraction);
-  const std::string modified = iso8601(t.modified, t.modified_ticks, t.fraction);
 
-  ojson o = ojson::object();
-  o["@odata.type"] = type;
+  JsonWriter w(out);
+  w.begin_object();
+  w.kv("@odata.type", type);
   switch (profile.family) {
     case Family::SettingsCatalog: {
-      o["id"] = item_id(tenant, path, index);
-      o["createdDateTime"] = created;
-      o["creationSource"] = rng.chance(80) ? ojson(nullptr) : ojson("");
-      o["description"] = description.is_null() ? ojson("") : description;
-      o["lastModifiedDateTime"] = modified;
-      o[profile.name_field] = name;
-      add_settings_catalog(o, rng);
-      o["settingCount"] = rng.below(60);
-      o["roleScopeTagIds"] = scope_tags(rng);
-      o["isAssigned"] = rng.chance(60);
-      o["priorityMetaData"] = nullptr;
-      if (rng.chance(20)) {
-        ojson prio = ojson::object();
-        prio["@odata.type"] = "microsoft.graph.deviceManagementPriorityMetaData";
-        prio["priority"] = 1 + rng.below(20);
-        o["priorityMetaData"] = std::move(prio);
+      w.kv("id", id);
+      w.kv("createdDateTime", t.created);
+      if (rng.chance(80)) {
+        w.kv_null("creationSource");
+      } else {
+        w.kv("creationSource", "");
       }
-      add_template_reference(o, rng, key);
+      w.kv("description", description.value_or(std::string()));
+      w.kv("lastModifiedDateTime", t.modified);
+      w.kv(profile.name_field, name);
+      write_settings_catalog(w, rng);
+      w.kv_num("settingCount", rng.below(60));
+      write_scope_tags(w, rng);
+      w.kv_bool("isAssigned", rng.chance(60));
+      w.key("priorityMetaData");
+      if (rng.chance(20)) {
+        w.begin_object();
+        w.kv("@odata.type", "microsoft.graph.deviceManagementPriorityMetaData");
+        w.kv_num("priority", 1 + rng.below(20));
+        w.end_object();
+      } else {
+        w.null();
+      }
+      write_template_reference(w, rng);
       break;
     }
     case Family::DeviceConfiguration: {
-      o["id"] = item_id(tenant, path, index);
-      o["lastModifiedDateTime"] = modified;
+      w.kv("id", id);
+      w.kv("lastModifiedDateTime", t.modified);
       if (beta) {
-        o["roleScopeTagIds"] = scope_tags(rng);
-        o["supportsScopeTags"] = true;
-        add_applicability_rules(o, rng);
+        write_scope_tags(w, rng);
+        w.kv_bool("supportsScopeTags", true);
+        write_applicability_rules(w, rng);
       }
-      o["createdDateTime"] = created;
-      o["description"] = description;
-      o[profile.name_field] = name;
-      o["version"] = version;
-      add_device_configuration_settings(o, rng, type);
+      w.kv("createdDateTime", t.created);
+      write_description(w, description);
+      w.kv(profile.name_field, name);
+      w.kv_num("version", version);
+      write_device_configuration_settings(w, rng, type);
       break;
     }
     case Family::Compliance: {
-      if (beta) o["roleScopeTagIds"] = scope_tags(rng);
-      o["id"] = item_id(tenant, path, index);
-      o["createdDateTime"] = created;
-      o["description"] = description;
-      o["lastModifiedDateTime"] = modified;
-      o[profile.name_field] = name;
-      o["version"] = version;
-      add_compliance_settings(o, rng);
+      if (beta) write_scope_tags(w, rng);
+      w.kv("id", id);
+      w.kv("createdDateTime", t.created);
+      write_description(w, description);
+      w.kv("lastModifiedDateTime", t.modified);
+      w.kv(profile.name_field, name);
+      w.kv_num("version", version);
+      write_compliance_settings(w, rng);
       break;
     }
     case Family::App: {
-      o["id"] = item_id(tenant, path, index);
-      o[profile.name_field] = name;
-      o["description"] = description;
-      o["createdDateTime"] = created;
-      o["lastModifiedDateTime"] = modified;
-      if (beta) o["roleScopeTagIds"] = scope_tags(rng);
-      add_app_fields(o, rng, type, index);
+      w.kv("id", id);
+      w.kv(profile.name_field, name);
+      write_description(w, description);
+      w.kv("createdDateTime", t.created);
+      w.kv("lastModifiedDateTime", t.modified);
+      if (beta) write_scope_tags(w, rng);
+      write_app_fields(w, rng, type, index);
       break;
     }
     case Family::Script: {
-      o["id"] = item_id(tenant, path, index);
-      o[profile.name_field] = name;
-      o["description"] = description;
-      o["createdDateTime"] = created;
-      o["lastModifiedDateTime"] = modified;
-      if (beta) o["roleScopeTagIds"] = scope_tags(rng);
+      w.kv("id", id);
+      w.kv(profile.name_field, name);
+      write_description(w, description);
+      w.kv("createdDateTime", t.created);
+      w.kv("lastModifiedDateTime", t.modified);
+      if (beta) write_scope_tags(w, rng);
       if (type.find("deviceHealthScript") != std::string::npos) {
         // Proactive remediations really carry version as a string.
-        o["version"] = std::to_string(version);
-        o["publisher"] = "IT Operations";
-        o["isGlobalScript"] = false;
+        w.kv("version", std::to_string(version));
+        w.kv("publisher", "IT Operations");
+        w.kv_bool("isGlobalScript", false);
       } else {
-        o["version"] = version;
+        w.kv_num("version", version);
       }
-      add_script_fields(o, rng, type, index);
+      write_script_fields(w, rng, type, index);
       break;
     }
     case Family::Generic: {
-      o["id"] = item_id(tenant, path, index);
-      o[profile.name_field] = name;
-      o["description"] = description;
-      o["createdDateTime"] = created;
-      o["lastModifiedDateTime"] = modified;
-      o["version"] = version;
-      if (beta) o["roleScopeTagIds"] = scope_tags(rng);
-      o["isAssigned"] = rng.chance(50);
-      ojson settings = ojson::object();
-      settings["mode"] = rng.chance(50) ? "enforced" : "audit";
-      settings["enabled"] = rng.chance(80);
-      settings["values"] = ojson::array({rng.below(10), rng.below(100)});
-      o["settings"] = std::move(settings);
+      w.kv("id", id);
+      w.kv(profile.name_field, name);
+      write_description(w, description);
+      w.kv("createdDateTime", t.created);
+      w.kv("lastModifiedDateTime", t.modified);
+      w.kv_num("version", version);
+      if (beta) write_scope_tags(w, rng);
+      w.kv_bool("isAssigned", rng.chance(50));
+      w.key("settings").begin_object();
+      w.kv("mode", rng.chance(50) ? "enforced" : "audit");
+      w.kv_bool("enabled", rng.chance(80));
+      w.key("values").begin_array().num(rng.below(10)).num(rng.below(100)).end_array();
+      w.end_object();
       break;
     }
   }
-  return o;
+  w.end_object();
+}
+
+ojson Generator::item(const std::string &tenant, const std::string &path,
+                      const PathProfile &profile, uint64_t index, const ItemMutation *m,
+                      bool beta) const {
+  std::string text;
+  write_item(text, tenant, path, profile, index, m, beta);
+  return ojson::parse(text);
 }
 
 }  // namespace tinv::mock

@@ -5,10 +5,9 @@
 // the admin API (rename, touch) are applied on top of the generated item.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +21,7 @@ struct ItemMutation {
   bool deleted = false;
   std::string rename_suffix;  // appended to the name and the description
   uint32_t renames = 0;
-  uint32_t touches = 0;       // bumps lastModifiedDateTime and version only
+  uint32_t touches = 0;  // bumps lastModifiedDateTime and version only
 };
 
 enum class Family { SettingsCatalog, DeviceConfiguration, Compliance, App, Script, Generic };
@@ -33,8 +32,8 @@ struct PathProfile {
   std::string name_field = "displayName";
   std::vector<std::string> odata_types;  // one is picked per item
   size_t page_size = 50;
-  bool include_count = false;            // "@odata.count" on each page
-  std::optional<uint64_t> count;         // default item count from the types file
+  bool include_count = false;     // "@odata.count" on each page
+  std::optional<uint64_t> count;  // default item count from the types file
 };
 
 // One entry of --types-file: overrides for a path.
@@ -67,7 +66,13 @@ class Generator {
   // The item id: a GUID derived from (tenant, path, index).
   static std::string item_id(const std::string &tenant, const std::string &path, uint64_t index);
 
-  // The full item as Graph would list it under api version `beta` (true) or v1.0 (false).
+  // Appends the item's JSON text, as Graph would list it under api version `beta`
+  // (true) or v1.0 (false), to `out`. This is the fast path used for pages.
+  void write_item(std::string &out, const std::string &tenant, const std::string &path,
+                  const PathProfile &profile, uint64_t index, const ItemMutation *mutation,
+                  bool beta) const;
+
+  // The same item as a JSON value.
   ojson item(const std::string &tenant, const std::string &path, const PathProfile &profile,
              uint64_t index, const ItemMutation *mutation, bool beta) const;
 

@@ -2,18 +2,19 @@
 // and the foreign listener.
 #pragma once
 
-#include "auth.h"
-#include "config.h"
-#include "faults.h"
-#include "generator.h"
-#include "stats.h"
-#include "store.h"
-
 #include <httplib.h>
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "auth.h"
+#include "config.h"
+#include "faults.h"
+#include "generator.h"
+#include "responses.h"
+#include "stats.h"
+#include "store.h"
 
 namespace tinv::mock {
 
@@ -38,6 +39,13 @@ class Service {
  private:
   void handle_token(const httplib::Request &req, httplib::Response &res);
   void handle_graph(const httplib::Request &req, httplib::Response &res);
+  // Answers with the fault's response; false when the normal listing should follow
+  // (slow, truncated and the nextLink kinds shape it instead).
+  bool answer_graph_fault(const FaultRule &fault, const httplib::Request &req,
+                          httplib::Response &res, const Ids &ids, const std::string &path, int &fd);
+  void list_page(const httplib::Request &req, httplib::Response &res, const Ids &ids,
+                 const std::string &path, const FaultRule *fault);
+  void register_admin(httplib::Server &server);
   void handle_admin_tenant(const httplib::Request &req, httplib::Response &res);
   void handle_admin_item(const httplib::Request &req, httplib::Response &res);
   void finish_graph(const httplib::Request &req, const httplib::Response &res);

@@ -1,18 +1,17 @@
 // inventory-mock-graph: a local stand-in for login.microsoftonline.com and
 // graph.microsoft.com serving generated Intune tenants, with fault injection.
-#include "config.h"
-#include "generator.h"
-#include "server.h"
-#include "util.h"
-
-#include <CLI/CLI.hpp>
-
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
+
+#include "config.h"
+#include "generator.h"
+#include "server.h"
+#include "util.h"
 
 int main(int argc, char **argv) {
   using namespace tinv::mock;
@@ -36,11 +35,13 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--tenant-seed", config.tenant_seed, "Seed of the generated tenant ids")
       ->capture_default_str();
-  app.add_option("--items-per-type", config.items_per_type, "Default item count per tenant and path")
+  app.add_option("--items-per-type", config.items_per_type,
+                 "Default item count per tenant and path")
       ->check(CLI::Range(uint64_t(0), uint64_t(1000000000)))
       ->capture_default_str();
-  app.add_option("--types-file", types_file,
-                 "JSON array of per-path overrides: {path, count, page_size, odata_type, name_field}")
+  app.add_option(
+         "--types-file", types_file,
+         "JSON array of per-path overrides: {path, count, page_size, odata_type, name_field}")
       ->check(CLI::ExistingFile);
   app.add_option("--client-id", config.client_id, "Only accept this client id (default: any)");
   app.add_option("--client-secret", config.client_secret, "The accepted client secret")

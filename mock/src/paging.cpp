@@ -7,11 +7,11 @@ namespace tinv::mock {
 namespace {
 
 constexpr unsigned char kMarker = 0xF8;  // base64 of it starts with '+', as in "%252b"
-constexpr size_t kMacBytes = 11;        // 1 + 8 + 11 = 20 bytes: one '=' of padding
+constexpr size_t kMacBytes = 11;         // 1 + 8 + 11 = 20 bytes: one '=' of padding
 
 std::string mac_input(uint64_t next_index, const PageBinding &b) {
-  return "skiptoken|" + b.tenant + "|" + b.api_version + "|" + b.path + "|" + b.other_query +
-         "|" + std::to_string(next_index);
+  return "skiptoken|" + b.tenant + "|" + b.api_version + "|" + b.path + "|" + b.other_query + "|" +
+         std::to_string(next_index);
 }
 
 std::string encode_once(const std::string &s) {
@@ -88,7 +88,8 @@ Page build_page(const Generator &generator, const Store &store, const std::strin
                 const std::string &path, const PathProfile &profile, uint64_t start,
                 size_t page_size, bool beta) {
   Page page;
-  page.items.reserve(page_size);
+  page.values.reserve(page_size * 1200);
+  page.values.push_back('[');
   store.read_path(tenant, path, [&](uint64_t count, const PathState *ps) {
     auto it = ps ? ps->mutations.lower_bound(start) : decltype(ps->mutations.cend()){};
     auto end = ps ? ps->mutations.cend() : decltype(ps->mutations.cend()){};
@@ -98,10 +99,11 @@ Page build_page(const Generator &generator, const Store &store, const std::strin
       return (it != end && it->first == i) ? &it->second : nullptr;
     };
     uint64_t i = start;
-    for (; i < count && page.items.size() < page_size; ++i) {
+    for (; i < count && page.count < page_size; ++i) {
       const ItemMutation *m = mutation_at(i);
       if (m && m->deleted) continue;
-      page.items.push_back(generator.item(tenant, path, profile, i, m, beta));
+      if (page.count++ > 0) page.values.push_back(',');
+      generator.write_item(page.values, tenant, path, profile, i, m, beta);
     }
     // More items follow when a non-deleted index remains.
     for (; i < count; ++i) {
@@ -112,6 +114,7 @@ Page build_page(const Generator &generator, const Store &store, const std::strin
       }
     }
   });
+  page.values.push_back(']');
   return page;
 }
 

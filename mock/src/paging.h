@@ -6,13 +6,13 @@
 // or changes any other part of the query, gets a 400.
 #pragma once
 
-#include "generator.h"
-#include "store.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "generator.h"
+#include "store.h"
 
 namespace tinv::mock {
 
@@ -34,14 +34,15 @@ SkipTokenStatus decode_skiptoken(const std::string &raw, const PageBinding &bind
 
 // The raw query split into the $skiptoken value and the rest.
 struct SplitQuery {
-  std::string other;                    // raw parameters other than $skiptoken, '&'-joined
-  std::optional<std::string> skiptoken; // raw value of "$skiptoken=" when present
-  bool suspicious_skiptoken = false;    // an encoded or repeated skiptoken key
+  std::string other;                     // raw parameters other than $skiptoken, '&'-joined
+  std::optional<std::string> skiptoken;  // raw value of "$skiptoken=" when present
+  bool suspicious_skiptoken = false;     // an encoded or repeated skiptoken key
 };
 SplitQuery split_query(const std::string &raw_query);
 
 struct Page {
-  std::vector<ojson> items;
+  std::string values;                  // the items as a JSON array text
+  size_t count = 0;                    // items in the page
   std::optional<uint64_t> next_index;  // set when more items follow
 };
 

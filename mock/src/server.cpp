@@ -1,7 +1,5 @@
 #include "server.h"
 
-#include "handlers.h"
-
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -9,6 +7,8 @@
 #include <chrono>
 #include <csignal>
 #include <thread>
+
+#include "handlers.h"
 
 namespace tinv::mock {
 
@@ -63,7 +63,8 @@ struct MockServer::Impl {
   }
 
   bool bind(Listener &l, int wanted, int &bound, std::string &error) {
-    bound = wanted == 0 ? l.bind_to_any_port(config.host) : (l.bind_to_port(config.host, wanted) ? wanted : -1);
+    bound = wanted == 0 ? l.bind_to_any_port(config.host)
+                        : (l.bind_to_port(config.host, wanted) ? wanted : -1);
     if (bound <= 0) {
       error = "cannot listen on " + config.host + ":" + std::to_string(wanted);
       return false;
@@ -82,7 +83,9 @@ MockServer::MockServer(Config config) : impl_(std::make_unique<Impl>(std::move(c
 
 MockServer::~MockServer() { stop(); }
 
-void MockServer::on_failure(std::function<void()> callback) { impl_->failure = std::move(callback); }
+void MockServer::on_failure(std::function<void()> callback) {
+  impl_->failure = std::move(callback);
+}
 
 bool MockServer::start(std::string &error) {
   Impl &m = *impl_;

@@ -2,11 +2,11 @@
 // and the foreign listener, each served by its own thread pool.
 #pragma once
 
-#include "config.h"
-
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "config.h"
 
 namespace tinv::mock {
 

@@ -83,9 +83,8 @@ json Stats::to_json() const {
                         {"api_version", r.api_version},
                         {"path", r.path},
                         {"status", r.status},
-                        {"client_request_id", r.client_request_id.empty()
-                                                  ? json(nullptr)
-                                                  : json(r.client_request_id)},
+                        {"client_request_id",
+                         r.client_request_id.empty() ? json(nullptr) : json(r.client_request_id)},
                         {"retry_attempt", r.retry_attempt ? json(*r.retry_attempt) : json(nullptr)},
                         {"had_auth", r.had_auth},
                         {"fault", r.fault.empty() ? json(nullptr) : json(r.fault)},

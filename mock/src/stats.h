@@ -1,12 +1,11 @@
 // Request counters of the mock, served by GET /_mock/stats.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -18,7 +17,7 @@ struct RequestRecord {
   std::string tenant;  // empty when the token was missing or invalid
   std::string api_version;
   std::string path;
-  int status = 0;  // 0 = no response (connection reset)
+  int status = 0;                 // 0 = no response (connection reset)
   std::string client_request_id;  // as sent by the client (empty when absent)
   std::optional<std::string> retry_attempt;
   bool had_auth = false;

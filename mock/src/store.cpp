@@ -113,8 +113,7 @@ size_t Store::mutate(const std::string &tenant, const std::string &path,
         ++m.touches;
         ++changed;
         break;
-      case Mutation::Restore:
-        break;
+      case Mutation::Restore: break;
     }
   }
   return changed;

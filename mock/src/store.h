@@ -3,19 +3,18 @@
 // JSON state file so a restarted mock keeps what "changed upstream".
 #pragma once
 
-#include "generator.h"
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
+
+#include "generator.h"
 
 namespace tinv::mock {
 

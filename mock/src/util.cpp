@@ -14,9 +14,12 @@
 namespace tinv::mock {
 
 Sha256 sha256(std::string_view data) {
+  // Fetched once: the implicit fetch behind EVP_sha256() takes a lock on every call.
+  static EVP_MD *const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   Sha256 out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), out.data(), &len, md != nullptr ? md : EVP_sha256(),
+             nullptr);
   return out;
 }
 
@@ -234,10 +237,32 @@ int64_t now_ms() {
 }
 
 namespace {
+// UTC calendar fields without gmtime_r (glibc's takes a process-wide lock):
+// days-to-civil conversion of the proleptic Gregorian calendar.
 std::tm utc(int64_t epoch_seconds) {
-  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  int64_t days = epoch_seconds / 86400;
+  int64_t rem = epoch_seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  tm.tm_hour = static_cast<int>(rem / 3600);
+  tm.tm_min = static_cast<int>(rem % 3600 / 60);
+  tm.tm_sec = static_cast<int>(rem % 60);
+  tm.tm_wday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  tm.tm_year = static_cast<int>(y - 1900);
+  tm.tm_mon = static_cast<int>(m - 1);
+  tm.tm_mday = static_cast<int>(d);
   return tm;
 }
 }  // namespace
@@ -258,8 +283,9 @@ std::string iso8601(int64_t epoch_seconds, uint32_t ticks_100ns, bool with_fract
 
 std::string iso8601_plain(int64_t epoch_seconds) {
   std::tm tm = utc(epoch_seconds);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

@@ -1,11 +1,11 @@
 // Admin API: counts, deletions, renames, touches, state file, robustness.
-#include "support.h"
-#include "util.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <map>
+
+#include "support.h"
+#include "util.h"
 
 namespace tinv::mock::test {
 namespace {
@@ -57,7 +57,8 @@ TEST_F(AdminTest, CountDeleteRestore) {
   auto after = walk(*this, "/beta/" + kDc, token);
   ASSERT_EQ(after.size(), 65u);
   auto ids = by_id(after);
-  for (uint64_t i : {0, 5, 29, 30, 69}) EXPECT_FALSE(ids.count(Generator::item_id(tenant(), kDc, i)));
+  for (uint64_t i : {0, 5, 29, 30, 69})
+    EXPECT_FALSE(ids.count(Generator::item_id(tenant(), kDc, i)));
   // Survivors are byte-identical.
   auto old = by_id(before);
   for (auto &[id, item] : ids) EXPECT_EQ(item.dump(), old[id].dump());
@@ -78,7 +79,8 @@ TEST_F(AdminTest, CountDeleteRestore) {
 
 TEST_F(AdminTest, RenameChangesNameAndContentKeepsId) {
   auto before = walk(*this, "/beta/" + kCp, token);
-  ASSERT_EQ(tenant_post("rename", {{"path", kCp}, {"indexes", {3}}, {"suffix", " (v2)"}}).status, 200);
+  ASSERT_EQ(tenant_post("rename", {{"path", kCp}, {"indexes", {3}}, {"suffix", " (v2)"}}).status,
+            200);
   auto after = walk(*this, "/beta/" + kCp, token);
   ASSERT_EQ(after.size(), before.size());
   EXPECT_EQ(after[3]["id"], before[3]["id"]);
@@ -127,10 +129,12 @@ TEST_F(AdminTest, StateFileRoundTrip) {
   const std::string extra = "0a1b2c3d-0000-4000-8000-00000000beef";
   ASSERT_EQ(tenant_post("items", {{"path", kDc}, {"count", 40}}).status, 200);
   ASSERT_EQ(tenant_post("delete", {{"path", kDc}, {"indexes", {1, 2}}}).status, 200);
-  ASSERT_EQ(tenant_post("rename", {{"path", kDc}, {"indexes", {3}}, {"suffix", " ✓ ren"}}).status, 200);
+  ASSERT_EQ(tenant_post("rename", {{"path", kDc}, {"indexes", {3}}, {"suffix", " ✓ ren"}}).status,
+            200);
   ASSERT_EQ(tenant_post("touch", {{"path", kDc}, {"indexes", {4, 4}}}).status, 200);
   ASSERT_EQ(tenant_post("credentials", {{"client_secret", "persisted-secret"}}).status, 200);
-  ASSERT_EQ(admin_post("/_mock/tenant/" + extra + "/items", {{"path", kCp}, {"count", 3}}).status, 200);
+  ASSERT_EQ(admin_post("/_mock/tenant/" + extra + "/items", {{"path", kCp}, {"count", 3}}).status,
+            200);
   auto before = walk(*this, "/beta/" + kDc, token);
   ASSERT_EQ(before.size(), 38u);
   std::string saved;
@@ -153,7 +157,8 @@ TEST_F(AdminTest, StateFileRoundTrip) {
 }
 
 TEST_F(AdminTest, BadInputNeverBreaksTheServer) {
-  EXPECT_EQ(admin_post("/_mock/tenant/not-a-uuid/items", {{"path", kDc}, {"count", 1}}).status, 400);
+  EXPECT_EQ(admin_post("/_mock/tenant/not-a-uuid/items", {{"path", kDc}, {"count", 1}}).status,
+            400);
   EXPECT_EQ(tenant_post("items", {{"path", kDc}, {"count", -1}}).status, 400);
   EXPECT_EQ(tenant_post("items", {{"count", 3}}).status, 400);
   EXPECT_EQ(tenant_post("delete", {{"path", kDc}, {"indexes", {"a"}}}).status, 400);
@@ -169,14 +174,16 @@ TEST_F(AdminTest, BadInputNeverBreaksTheServer) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
   // Graph: other methods, odd paths.
-  r = c->Post("/beta/deviceManagement/deviceConfigurations", {{"Authorization", "Bearer " + token}}, "{}",
-              "application/json");
+  r = c->Post("/beta/deviceManagement/deviceConfigurations", {{"Authorization", "Bearer " + token}},
+              "{}", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
   EXPECT_EQ(get("/beta/", token).status, 400);
   EXPECT_EQ(get("/beta/a%00b/%ff%fe", token).status, 200);
   EXPECT_EQ(get("/beta/x?$skiptoken=%%%&&&$top=", token).status, 400);
-  EXPECT_EQ(get("/beta/deviceManagement/deviceConfigurations", token, {{"Host", "bad host\x01"}}).status, 200);
+  EXPECT_EQ(
+      get("/beta/deviceManagement/deviceConfigurations", token, {{"Host", "bad host\x01"}}).status,
+      200);
   // Raw garbage on the socket.
   raw_exchange(port(), std::string("\x16\x03\x01\x02\x00garbage\r\n\r\n", 16), 500);
   raw_exchange(port(), "GET /" + std::string(10000, 'a') + " HTTP/1.1\r\n\r\n", 500);

@@ -1,7 +1,4 @@
 // The inventory-mock-graph executable: port file, logging, clean stop on SIGTERM/SIGINT.
-#include "support.h"
-#include "util.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +6,9 @@
 
 #include <chrono>
 #include <thread>
+
+#include "support.h"
+#include "util.h"
 
 namespace tinv::mock::test {
 namespace {
@@ -95,20 +95,23 @@ TEST_F(BinaryTest, PortFileLoggingAndCleanStop) {
   ASSERT_TRUE(tok);
   ASSERT_EQ(tok->status, 200);
   const std::string token = json::parse(tok->body)["access_token"];
-  auto page = c.Get("/beta/deviceManagement/deviceConfigurations", {{"Authorization", "Bearer " + token}});
+  auto page =
+      c.Get("/beta/deviceManagement/deviceConfigurations", {{"Authorization", "Bearer " + token}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   const std::string next = json::parse(page->body)["@odata.nextLink"];
   c.Get(path_of(next).c_str(), {{"Authorization", "Bearer " + token}});
   ASSERT_EQ(c.Post(("/_mock/tenant/" + tenant + "/delete").c_str(),
-                   R"({"path":"deviceManagement/deviceConfigurations","indexes":[1]})", "application/json")
+                   R"({"path":"deviceManagement/deviceConfigurations","indexes":[1]})",
+                   "application/json")
                 ->status,
             200);
 
   EXPECT_EQ(p.stop(SIGTERM), 0);
   std::string log;
   ASSERT_TRUE(read_file(dir + "/stderr.log", log));
-  EXPECT_NE(log.find("GET /beta/deviceManagement/deviceConfigurations 200"), std::string::npos) << log;
+  EXPECT_NE(log.find("GET /beta/deviceManagement/deviceConfigurations 200"), std::string::npos)
+      << log;
   EXPECT_EQ(log.find(token), std::string::npos);
   EXPECT_EQ(log.find(token.substr(0, 40)), std::string::npos);
   EXPECT_EQ(log.find("sup3r-s3cret"), std::string::npos);
@@ -116,7 +119,8 @@ TEST_F(BinaryTest, PortFileLoggingAndCleanStop) {
   std::string state;
   ASSERT_TRUE(read_file(dir + "/state.json", state));
   json s = json::parse(state);
-  EXPECT_EQ(s["items"][tenant]["deviceManagement/deviceConfigurations"]["deleted"], json::array({1}));
+  EXPECT_EQ(s["items"][tenant]["deviceManagement/deviceConfigurations"]["deleted"],
+            json::array({1}));
 }
 
 TEST_F(BinaryTest, SigintStopsCleanlyWhileRequestsHang) {

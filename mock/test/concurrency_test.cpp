@@ -1,8 +1,8 @@
 // In-flight accounting under concurrency.
-#include "support.h"
-
 #include <atomic>
 #include <thread>
+
+#include "support.h"
 
 namespace tinv::mock::test {
 namespace {

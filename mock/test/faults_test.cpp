@@ -1,11 +1,11 @@
 // Fault injection: every kind fires as often as advertised, with its status and headers.
-#include "support.h"
-#include "util.h"
-
 #include <chrono>
 #include <ctime>
 #include <future>
 #include <thread>
+
+#include "support.h"
+#include "util.h"
 
 namespace tinv::mock::test {
 namespace {
@@ -30,12 +30,16 @@ struct StatusCase {
 
 TEST_F(FaultsTest, ErrorKindsFireTheAdvertisedNumberOfTimes) {
   const StatusCase cases[] = {
-      {"throttle", 429, "TooManyRequests"},          {"unavailable", 503, "ServiceUnavailable"},
-      {"gateway_timeout", 504, "GatewayTimeout"},    {"server_error", 500, "InternalServerError"},
-      {"bad_gateway", 502, "BadGateway"},            {"nested_400", 400, "BadRequest"},
+      {"throttle", 429, "TooManyRequests"},
+      {"unavailable", 503, "ServiceUnavailable"},
+      {"gateway_timeout", 504, "GatewayTimeout"},
+      {"server_error", 500, "InternalServerError"},
+      {"bad_gateway", 502, "BadGateway"},
+      {"nested_400", 400, "BadRequest"},
       {"forbidden", 403, "Authorization_RequestDenied"},
       {"unauthorized", 401, "InvalidAuthenticationToken"},
-      {"not_found", 404, "ResourceNotFound"},        {"canary", 400, "BadRequest"},
+      {"not_found", 404, "ResourceNotFound"},
+      {"canary", 400, "BadRequest"},
   };
   for (const auto &c : cases) {
     SCOPED_TRACE(c.kind);
@@ -129,10 +133,14 @@ TEST_F(FaultsTest, RetryAfterForms) {
 TEST_F(FaultsTest, AfterPagesTenantAndPathSelectors) {
   json tenants = admin_get("/_mock/tenants").body_json()["tenants"];
   const std::string other_token = token_for(tenants[1]);
-  set_faults(json::array({{{"kind", "server_error"}, {"tenant", tenant()}, {"path", kDc},
-                           {"times", 1}, {"after_pages", 2}}}));
-  EXPECT_EQ(get(kUrl, other_token).status, 200);                                  // other tenant
-  EXPECT_EQ(get("/beta/deviceManagement/deviceCompliancePolicies", token).status, 200);  // other path
+  set_faults(json::array({{{"kind", "server_error"},
+                           {"tenant", tenant()},
+                           {"path", kDc},
+                           {"times", 1},
+                           {"after_pages", 2}}}));
+  EXPECT_EQ(get(kUrl, other_token).status, 200);  // other tenant
+  EXPECT_EQ(get("/beta/deviceManagement/deviceCompliancePolicies", token).status,
+            200);                           // other path
   EXPECT_EQ(get(kUrl, token).status, 200);  // 1st matching
   EXPECT_EQ(get(kUrl, token).status, 200);  // 2nd matching
   EXPECT_EQ(get(kUrl, token).status, 500);  // fires
@@ -156,19 +164,22 @@ TEST_F(FaultsTest, SlowDelaysThenAnswers) {
   set_faults(json::array({{{"kind", "slow"}, {"times", 1}, {"delay_ms", 400}}}));
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(get(kUrl, token).status, 200);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   EXPECT_GE(ms, 390);
   t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(get(kUrl, token).status, 200);
-  ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+           .count();
   EXPECT_LT(ms, 300);
 }
 
 // Content-Length of the full body, half of it sent, then the connection closes.
 TEST_F(FaultsTest, TruncatedClosesMidBody) {
   set_faults(json::array({{{"kind", "truncated"}, {"times", 1}}}));
-  const std::string request = "GET " + kUrl + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                              token + "\r\n\r\n";
+  const std::string request =
+      "GET " + kUrl + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n\r\n";
   std::string raw = raw_exchange(port(), request);
   ASSERT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw.substr(0, 200);
   size_t header_end = raw.find("\r\n\r\n");
@@ -190,8 +201,8 @@ TEST_F(FaultsTest, TruncatedClosesMidBody) {
 
 TEST_F(FaultsTest, ResetClosesWithoutResponse) {
   set_faults(json::array({{{"kind", "reset"}, {"times", 2}}}));
-  const std::string request = "GET " + kUrl + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                              token + "\r\n\r\n";
+  const std::string request =
+      "GET " + kUrl + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n\r\n";
   EXPECT_EQ(raw_exchange(port(), request), "");
   Reply r = get(kUrl, token);
   EXPECT_FALSE(r.ok);
@@ -219,7 +230,9 @@ TEST_F(FaultsTest, HangTimesOutClientWithoutBlockingOthers) {
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(get("/beta/deviceManagement/deviceCompliancePolicies", token).status, 200);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   EXPECT_LT(ms, 500);
   for (auto &f : hung) EXPECT_FALSE(f.get().ok);
   // The hung handlers notice their clients left and release their threads.
@@ -234,11 +247,16 @@ TEST_F(FaultsTest, NextLinkFaults) {
   set_faults(json::array({{{"kind", "foreign_next_link"}, {"times", 1}}}));
   json page = get(kUrl, token).body_json();
   std::string next = page["@odata.nextLink"];
-  ASSERT_EQ(next.rfind("http://127.0.0.1:" + std::to_string(foreign_port()) + "/beta/" + kDc + "?$skiptoken=", 0), 0u) << next;
+  ASSERT_EQ(next.rfind("http://127.0.0.1:" + std::to_string(foreign_port()) + "/beta/" + kDc +
+                           "?$skiptoken=",
+                       0),
+            0u)
+      << next;
 
   set_faults(json::array({{{"kind", "foreign_next_link"}, {"times", 1}, {"variant", "scheme"}}}));
   next = get(kUrl, token).body_json()["@odata.nextLink"];
-  EXPECT_EQ(next.rfind("https://127.0.0.1:" + std::to_string(port()) + "/beta/" + kDc + "?", 0), 0u) << next;
+  EXPECT_EQ(next.rfind("https://127.0.0.1:" + std::to_string(port()) + "/beta/" + kDc + "?", 0), 0u)
+      << next;
 
   set_faults(json::array({{{"kind", "foreign_next_link"}, {"times", 1}, {"variant", "version"}}}));
   next = get(kUrl, token).body_json()["@odata.nextLink"];
@@ -276,10 +294,12 @@ TEST_F(FaultsTest, ForeignListenerRecordsRequests) {
 }
 
 TEST_F(FaultsTest, TokenEndpointFaults) {
-  set_faults(json::array({{{"kind", "token_throttle"}, {"path", "token"}, {"times", 1}, {"retry_after", "3"}},
-                          {{"kind", "token_error"}, {"path", "token"}, {"times", 1}}}));
-  const std::string form = "client_id=a&client_secret=mock-secret&grant_type=client_credentials&"
-                           "scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
+  set_faults(json::array(
+      {{{"kind", "token_throttle"}, {"path", "token"}, {"times", 1}, {"retry_after", "3"}},
+       {{"kind", "token_error"}, {"path", "token"}, {"times", 1}}}));
+  const std::string form =
+      "client_id=a&client_secret=mock-secret&grant_type=client_credentials&"
+      "scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
   Reply r = post_form("/" + tenant() + "/oauth2/v2.0/token", form);
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.header("Retry-After"), "3");

@@ -1,12 +1,13 @@
 // Graph listings: generation, page sizes, nextLink/skiptoken handling.
-#include "generator.h"
 #include "paging.h"
-#include "support.h"
-#include "util.h"
 
 #include <chrono>
 #include <regex>
 #include <set>
+
+#include "generator.h"
+#include "support.h"
+#include "util.h"
 
 namespace tinv::mock::test {
 namespace {
@@ -53,7 +54,8 @@ TEST_F(PagingTest, NextLinkIsAbsoluteSameHostAndDoubleEncoded) {
   EXPECT_EQ(tok.rfind("%252b", 0), 0u) << tok;
   EXPECT_NE(tok.find("%253d"), std::string::npos) << tok;
   EXPECT_TRUE(std::regex_match(tok, std::regex("[A-Za-z0-9%]+")));
-  EXPECT_EQ(page["@odata.context"], "http://127.0.0.1:" + std::to_string(port()) + "/beta/$metadata#" + kCp);
+  EXPECT_EQ(page["@odata.context"],
+            "http://127.0.0.1:" + std::to_string(port()) + "/beta/$metadata#" + kCp);
   // The Host header decides the link's authority.
   Reply other = get("/beta/" + kCp, token, {{"Host", "graph.example.test:8443"}});
   EXPECT_EQ(other.body_json()["@odata.nextLink"].get<std::string>().rfind(
@@ -142,11 +144,13 @@ TEST_F(PagingTest, ItemsAreDeterministicAndShapedPerPath) {
   ASSERT_TRUE(other.start(error)) << error;
   httplib::Client cli("127.0.0.1", other.port());
   auto tok = cli.Post(("/" + tenant() + "/oauth2/v2.0/token").c_str(),
-                      "client_id=x&client_secret=mock-secret&grant_type=client_credentials&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
+                      "client_id=x&client_secret=mock-secret&grant_type=client_credentials&scope="
+                      "https%3A%2F%2Fgraph.microsoft.com%2F.default",
                       "application/x-www-form-urlencoded");
   ASSERT_TRUE(tok);
-  auto res = cli.Get(("/beta/" + kDc).c_str(),
-                     {{"Authorization", "Bearer " + json::parse(tok->body)["access_token"].get<std::string>()}});
+  auto res = cli.Get(
+      ("/beta/" + kDc).c_str(),
+      {{"Authorization", "Bearer " + json::parse(tok->body)["access_token"].get<std::string>()}});
   ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body)["value"].dump(), a.body_json()["value"].dump());
   other.stop();
@@ -230,8 +234,10 @@ TEST_F(PagingTest, LargeListingWalksQuickly) {
   set_count("deviceManagement/groupPolicyConfigurations", 20000);
   auto t0 = std::chrono::steady_clock::now();
   int pages = 0;
-  std::vector<json> items = walk(*this, "/beta/deviceManagement/groupPolicyConfigurations", token, &pages);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<json> items =
+      walk(*this, "/beta/deviceManagement/groupPolicyConfigurations", token, &pages);
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(items.size(), 20000u);
   EXPECT_EQ(pages, 400);
   std::set<std::string> ids;

@@ -67,10 +67,10 @@ std::unique_ptr<httplib::Client> MockFixture::client(int timeout_s) const {
 }
 
 std::string MockFixture::token_for(const std::string &tenant) const {
-  Reply r = post_form("/" + tenant + "/oauth2/v2.0/token",
-                      "client_id=11111111-2222-3333-4444-555555555555&client_secret=" +
-                          config_.client_secret +
-                          "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&grant_type=client_credentials");
+  Reply r = post_form(
+      "/" + tenant + "/oauth2/v2.0/token",
+      "client_id=11111111-2222-3333-4444-555555555555&client_secret=" + config_.client_secret +
+          "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&grant_type=client_credentials");
   EXPECT_EQ(r.status, 200) << r.body;
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.contains("access_token")) return "";
@@ -95,7 +95,9 @@ Reply MockFixture::get(const std::string &path_or_url, const std::string &token,
   return to_reply(client()->Get(path_of(path_or_url).c_str(), headers));
 }
 
-Reply MockFixture::admin_get(const std::string &path) const { return to_reply(client()->Get(path.c_str())); }
+Reply MockFixture::admin_get(const std::string &path) const {
+  return to_reply(client()->Get(path.c_str()));
+}
 
 Reply MockFixture::admin_post(const std::string &path, const json &body) const {
   return to_reply(client()->Post(path.c_str(), body.dump(), "application/json"));

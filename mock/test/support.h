@@ -1,15 +1,15 @@
 // Test fixture: an in-process mock server on a free port plus small HTTP helpers.
 #pragma once
 
-#include "config.h"
-#include "server.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "config.h"
+#include "server.h"
 
 namespace tinv::mock::test {
 

@@ -1,12 +1,12 @@
 // Token endpoint: client secret and client assertion flows, errors, expiry.
-#include "support.h"
-#include "util.h"
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include <thread>
+
+#include "support.h"
+#include "util.h"
 
 namespace tinv::mock::test {
 namespace {
@@ -19,9 +19,8 @@ class TokenTest : public MockFixture {};
 std::string token_path(const std::string &tenant) { return "/" + tenant + "/oauth2/v2.0/token"; }
 
 TEST_F(TokenTest, SecretFlowIssuesJwtShapedTokenForTheTenant) {
-  Reply r = post_form(token_path(tenant()), "client_id=" + kClient +
-                                                "&client_secret=mock-secret&" + kScope +
-                                                "&grant_type=client_credentials");
+  Reply r = post_form(token_path(tenant()), "client_id=" + kClient + "&client_secret=mock-secret&" +
+                                                kScope + "&grant_type=client_credentials");
   ASSERT_EQ(r.status, 200) << r.body;
   json j = r.body_json();
   EXPECT_EQ(j["token_type"], "Bearer");
@@ -46,9 +45,9 @@ TEST_F(TokenTest, SecretFlowIssuesJwtShapedTokenForTheTenant) {
 }
 
 TEST_F(TokenTest, WrongSecretIs401InvalidClientWithoutEchoingTheSecret) {
-  Reply r = post_form(token_path(tenant()), "client_id=" + kClient +
-                                                "&client_secret=WRONG-s3cr3t-value&" + kScope +
-                                                "&grant_type=client_credentials",
+  Reply r = post_form(token_path(tenant()),
+                      "client_id=" + kClient + "&client_secret=WRONG-s3cr3t-value&" + kScope +
+                          "&grant_type=client_credentials",
                       {{"client-request-id", "5be327fc-93cb-4bef-ab4e-0373f11a8017"}});
   ASSERT_EQ(r.status, 401);
   json j = r.body_json();
@@ -65,15 +64,19 @@ TEST_F(TokenTest, RequestErrors) {
   auto post = [&](const std::string &tenant, const std::string &form) {
     return post_form(token_path(tenant), form);
   };
-  const std::string ok_tail = "&client_secret=mock-secret&" + kScope + "&grant_type=client_credentials";
-  Reply r = post(tenant(), "client_secret=mock-secret&" + kScope + "&grant_type=client_credentials");
+  const std::string ok_tail =
+      "&client_secret=mock-secret&" + kScope + "&grant_type=client_credentials";
+  Reply r =
+      post(tenant(), "client_secret=mock-secret&" + kScope + "&grant_type=client_credentials");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body_json()["error"], "invalid_request");
   r = post(tenant(), "client_id=" + kClient + "&client_secret=mock-secret&" + kScope +
                          "&grant_type=password");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body_json()["error"], "unsupported_grant_type");
-  r = post(tenant(), "client_id=" + kClient + "&client_secret=mock-secret&scope=User.Read&grant_type=client_credentials");
+  r = post(tenant(),
+           "client_id=" + kClient +
+               "&client_secret=mock-secret&scope=User.Read&grant_type=client_credentials");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body_json()["error"], "invalid_scope");
   r = post(tenant(), "client_id=" + kClient + "&" + kScope + "&grant_type=client_credentials");
@@ -101,14 +104,14 @@ TEST_F(TokenTest, PerTenantSecretAndClientIdOverrides) {
   Reply r = admin_post("/_mock/tenant/" + tenant() + "/credentials",
                        {{"client_secret", "tenant-specific"}, {"client_id", kClient}});
   ASSERT_EQ(r.status, 200) << r.body;
-  r = post_form(token_path(tenant()), "client_id=" + kClient + "&client_secret=mock-secret&" + kScope +
-                                          "&grant_type=client_credentials");
+  r = post_form(token_path(tenant()), "client_id=" + kClient + "&client_secret=mock-secret&" +
+                                          kScope + "&grant_type=client_credentials");
   EXPECT_EQ(r.status, 401);
   r = post_form(token_path(tenant()), "client_id=" + kClient + "&client_secret=tenant-specific&" +
                                           kScope + "&grant_type=client_credentials");
   EXPECT_EQ(r.status, 200);
-  r = post_form(token_path(tenant()), "client_id=other-app&client_secret=tenant-specific&" + kScope +
-                                          "&grant_type=client_credentials");
+  r = post_form(token_path(tenant()), "client_id=other-app&client_secret=tenant-specific&" +
+                                          kScope + "&grant_type=client_credentials");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body_json()["error"], "unauthorized_client");
   // Another tenant keeps the default secret.
@@ -176,7 +179,8 @@ struct Key {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, pkey);
     size_t len = 0;
-    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char *>(input.data()), input.size());
+    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char *>(input.data()),
+                   input.size());
     std::string sig(len, '\0');
     EVP_DigestSign(ctx, reinterpret_cast<unsigned char *>(sig.data()), &len,
                    reinterpret_cast<const unsigned char *>(input.data()), input.size());
@@ -205,10 +209,12 @@ TEST_F(TokenTest, ClientAssertionAcceptedAndVerifiedWhenKeyRegistered) {
   Key key, other_key;
   ASSERT_NE(key.pkey, nullptr);
   auto request = [&](const std::string &assertion) {
-    return post_form(token_path(tenant()),
-                     "client_id=" + kClient +
-                         "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
-                         "&client_assertion=" + assertion + "&" + kScope + "&grant_type=client_credentials");
+    return post_form(token_path(tenant()), "client_id=" + kClient +
+                                               "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%"
+                                               "3Aclient-assertion-type%3Ajwt-bearer"
+                                               "&client_assertion=" +
+                                               assertion + "&" + kScope +
+                                               "&grant_type=client_credentials");
   };
   // No key registered: a well-formed RS256 assertion is enough.
   EXPECT_EQ(request(make_assertion(other_key, tenant(), nullptr, nullptr)).status, 200);
@@ -224,10 +230,14 @@ TEST_F(TokenTest, ClientAssertionAcceptedAndVerifiedWhenKeyRegistered) {
 
   // Registered key: only signatures by that key pass.
   ASSERT_EQ(admin_post("/_mock/tenant/" + tenant() + "/credentials",
-                       {{"public_key_pem", key.public_pem()}}).status, 200);
+                       {{"public_key_pem", key.public_pem()}})
+                .status,
+            200);
   r = request(make_assertion(key, tenant(), nullptr, nullptr));
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(get("/beta/deviceManagement/configurationPolicies", r.body_json()["access_token"]).status, 200);
+  EXPECT_EQ(
+      get("/beta/deviceManagement/configurationPolicies", r.body_json()["access_token"]).status,
+      200);
   r = request(make_assertion(other_key, tenant(), nullptr, nullptr));
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.body_json()["error_codes"][0], 700027);
