@@ -62,17 +62,33 @@ PgResult PgConn::exec(const std::string& sql, const PgParams& params) {
 }
 
 void PgConn::copy_in(const std::string& copy_sql, std::string_view data) {
+  copy_begin(copy_sql);
+  copy_put(data);
+  copy_end();
+}
+
+void PgConn::copy_begin(const std::string& copy_sql) {
   PGresult* r = PQexec(c_, copy_sql.c_str());
   if (!r || PQresultStatus(r) != PGRES_COPY_IN) throw_result(r, c_);
   PQclear(r);
+  copy_open_ = true;
+  copy_failed_ = false;
+}
+
+void PgConn::copy_put(std::string_view data) {
   // libpq buffers; hand it the data in slices so no single call is huge.
   constexpr size_t kSlice = 1u << 20;
-  bool ok = true;
-  for (size_t off = 0; ok && off < data.size(); off += kSlice) {
+  for (size_t off = 0; !copy_failed_ && off < data.size(); off += kSlice) {
     const size_t n = std::min(kSlice, data.size() - off);
-    ok = PQputCopyData(c_, data.data() + off, static_cast<int>(n)) == 1;
+    copy_failed_ = PQputCopyData(c_, data.data() + off, static_cast<int>(n)) != 1;
   }
-  if (PQputCopyEnd(c_, ok ? nullptr : "client failed to send COPY data") != 1) {
+  if (copy_failed_) copy_end();  // reports the server's error
+}
+
+void PgConn::copy_end() {
+  if (!copy_open_) return;
+  copy_open_ = false;
+  if (PQputCopyEnd(c_, copy_failed_ ? "client failed to send COPY data" : nullptr) != 1) {
     throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
   }
   PGresult* failed = nullptr;
@@ -84,6 +100,7 @@ void PgConn::copy_in(const std::string& copy_sql, std::string_view data) {
     }
   }
   if (failed) throw_result(failed, c_);
+  if (copy_failed_) throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
 }
 
 }  // namespace fetch

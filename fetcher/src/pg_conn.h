@@ -52,10 +52,17 @@ class PgConn {
   PgResult exec(const std::string& sql, const PgParams& params = {});
   // COPY <target> FROM STDIN with `data` in text format.
   void copy_in(const std::string& copy_sql, std::string_view data);
+  // The same in steps: start the COPY, send data any number of times, end it.
+  void copy_begin(const std::string& copy_sql);
+  void copy_put(std::string_view data);
+  void copy_end();
+  bool copy_open() const { return copy_open_; }
   bool healthy() const;
 
  private:
   pg_conn* c_ = nullptr;
+  bool copy_open_ = false;
+  bool copy_failed_ = false;
 };
 
 }  // namespace fetch

@@ -70,6 +70,19 @@ int exit_code_for(const std::vector<JobResult>& results) {
 
 namespace {
 
+// Adds the lifetime of the scope to a counter of seconds.
+class DbTimer {
+ public:
+  explicit DbTimer(double& total) : total_(total), t0_(std::chrono::steady_clock::now()) {}
+  ~DbTimer() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  DbTimer(const DbTimer&) = delete;
+  DbTimer& operator=(const DbTimer&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 struct TypeDone {
   size_t type_index;
   TypeOutcome outcome;
@@ -140,6 +153,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                                   {"types", job.policy_types.size()}}));
 
   std::vector<ErrorRecord> errors;
+  double db_seconds = 0;  // time spent in COPY, apply_staged, complete_policy_type
   bool fatal = false;
   bool fenced = false;  // the run is no longer ours: write nothing more
 
@@ -250,11 +264,14 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       });
     }
 
-    // Writer: this thread, the run's database session.
+    // Writer: this thread, the run's database session. Pages stream into
+    // one open COPY while they keep coming; it is ended at the batch size
+    // (then apply_staged), at the end of a type, or after 20 ms without a
+    // page, so no statement stays open while Graph is slow.
     size_t done = 0;
     long staged_since_apply = 0;
-    std::string buffer;
-    long buffer_rows = 0;
+    long open_rows = 0;
+    bool copy_open = false;
     bool db_broken = false;
     auto db_fail = [&](const PgError& e, const char* what) {
       errors.push_back(db_error(std::string(what) + ": " + e.what(), e.sqlstate()));
@@ -266,19 +283,33 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       fenced |= e.sqlstate() == "55000";
       stop_run(codes::kDbError);
     };
-    auto flush = [&] {
-      if (buffer.empty() || db_broken) return;
+    auto end_copy = [&] {
+      if (!copy_open || db_broken) return;
+      DbTimer timer(db_seconds);
+      copy_open = false;
       try {
-        store->stage(buffer);
-        staged_since_apply += buffer_rows;
+        store->stage_end();
+        staged_since_apply += open_rows;
       } catch (const PgError& e) {
         db_fail(e, "COPY");
       }
-      buffer.clear();
-      buffer_rows = 0;
+      open_rows = 0;
+    };
+    auto put = [&](const PageBatch& b) {
+      if (db_broken) return;
+      DbTimer timer(db_seconds);
+      try {
+        store->stage_put(b.copy_text);
+        copy_open = true;
+        open_rows += b.rows;
+      } catch (const PgError& e) {
+        db_fail(e, "COPY");
+      }
     };
     auto apply = [&] {
+      end_copy();
       if (staged_since_apply == 0 || db_broken) return;
+      DbTimer timer(db_seconds);
       try {
         store->apply(result.run_id);
         log.debug("applied staged rows", fields({{"rows", staged_since_apply}}));
@@ -287,32 +318,18 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
         db_fail(e, "apply_staged");
       }
     };
-    constexpr size_t kMaxCopyChunk = 8u << 20;
     while (done < n_types) {
-      auto msg = queue.pop(std::chrono::milliseconds(200));
-      if (!msg) continue;
-      // Pages already waiting go into one COPY, up to a type's end, the batch
-      // size or 8 MB.
-      std::optional<TypeDone> type_done;
-      for (;;) {
-        if (auto* b = std::get_if<PageBatch>(&*msg)) {
-          if (!db_broken) {
-            buffer += b->copy_text;
-            buffer_rows += b->rows;
-          }
-        } else {
-          type_done = std::move(std::get<TypeDone>(*msg));
-          break;
-        }
-        if (buffer.size() >= kMaxCopyChunk || staged_since_apply + buffer_rows >= settings.batch_rows) break;
-        msg = queue.try_pop();
-        if (!msg) break;
+      auto msg = queue.pop(std::chrono::milliseconds(copy_open ? 20 : 200));
+      if (!msg) {
+        end_copy();
+        continue;
       }
-      flush();
-      if (staged_since_apply >= settings.batch_rows) apply();
-      if (!type_done) continue;
-
-      TypeDone& td = *type_done;
+      if (auto* b = std::get_if<PageBatch>(&*msg)) {
+        put(*b);
+        if (staged_since_apply + open_rows >= settings.batch_rows) apply();
+        continue;
+      }
+      TypeDone& td = std::get<TypeDone>(*msg);
       ++done;
       ++metrics->types_done;
       TypeOutcome& o = td.outcome;
@@ -326,9 +343,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                          o.errors.end());
         }
       }
-      flush();
       apply();
       if (!db_broken) {
+        DbTimer timer(db_seconds);
         try {
           store->complete_type(result.run_id, type.policy_type, o.status, o.pages, o.items, o.error_code);
         } catch (const PgError& e) {
@@ -403,6 +420,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
   }
   if (!codes_seen.empty()) summary.emplace_back("errors", codes_seen);
   summary.emplace_back("seconds", std::round(metrics->duration_s() * 1000) / 1000);
+  summary.emplace_back("db_seconds", std::round(db_seconds * 1000) / 1000);
   log.log(status == "succeeded" ? LogLevel::Info : LogLevel::Warn, "run finished", fields(summary));
   return result;
 }

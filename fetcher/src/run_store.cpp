@@ -45,20 +45,33 @@ std::vector<PolicyType> PgRunStore::load_types(const std::vector<std::string>& n
   return out;
 }
 
-void PgRunStore::stage(std::string_view copy_text) {
-  conn_.copy_in(
-      "COPY pg_temp.staged_items (policy_type, external_id, display_name, meta_jsonb, content_hash) "
-      "FROM STDIN",
-      copy_text);
+namespace {
+const char* kCopySql =
+    "COPY pg_temp.staged_items (policy_type, external_id, display_name, meta_jsonb, content_hash) "
+    "FROM STDIN";
 }
 
+void PgRunStore::stage(std::string_view copy_text) {
+  conn_.copy_end();
+  conn_.copy_in(kCopySql, copy_text);
+}
+
+void PgRunStore::stage_put(std::string_view copy_text) {
+  if (!conn_.copy_open()) conn_.copy_begin(kCopySql);
+  conn_.copy_put(copy_text);
+}
+
+void PgRunStore::stage_end() { conn_.copy_end(); }
+
 void PgRunStore::apply(long long run_id) {
+  conn_.copy_end();
   conn_.exec("CALL inventory.apply_staged($1::bigint)", {std::to_string(run_id)});
 }
 
 void PgRunStore::complete_type(long long run_id, const std::string& policy_type,
                                const std::string& status, int pages, long items_seen,
                                const std::string& error_code) {
+  conn_.copy_end();
   PgParams p = {std::to_string(run_id), policy_type, status, std::to_string(pages),
                 std::to_string(items_seen)};
   p.push_back(error_code.empty() ? std::nullopt : std::optional<std::string>(error_code));
@@ -68,6 +81,7 @@ void PgRunStore::complete_type(long long run_id, const std::string& policy_type,
 }
 
 void PgRunStore::finish(long long run_id, const std::string& status, const nlohmann::json& errors) {
+  conn_.copy_end();
   conn_.exec("SELECT inventory.finish_sync_run($1::bigint, $2::text, $3::jsonb)",
              {std::to_string(run_id), status,
               errors.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});

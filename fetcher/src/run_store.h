@@ -24,6 +24,11 @@ class RunStore {
   virtual std::vector<PolicyType> load_types(const std::vector<std::string>& names) = 0;
   // COPY rows (text format, see copy_format.h) into pg_temp.staged_items.
   virtual void stage(std::string_view copy_text) = 0;
+  // Streaming form: rows given to stage_put may stay in an open COPY until
+  // stage_end (called before apply, complete_type and finish). By default
+  // each put is a COPY of its own.
+  virtual void stage_put(std::string_view copy_text) { stage(copy_text); }
+  virtual void stage_end() {}
   virtual void apply(long long run_id) = 0;
   virtual void complete_type(long long run_id, const std::string& policy_type,
                              const std::string& status, int pages, long items_seen,
@@ -40,6 +45,8 @@ class PgRunStore final : public RunStore {
                       const std::string& correlation_id) override;
   std::vector<PolicyType> load_types(const std::vector<std::string>& names) override;
   void stage(std::string_view copy_text) override;
+  void stage_put(std::string_view copy_text) override;
+  void stage_end() override;
   void apply(long long run_id) override;
   void complete_type(long long run_id, const std::string& policy_type, const std::string& status,
                      int pages, long items_seen, const std::string& error_code) override;
