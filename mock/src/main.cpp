@@ -56,7 +56,12 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_flag("--log-requests", config.log_requests,
                "Log one line per request to stderr (never headers, queries or bodies)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // --help/--version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   config.foreign_port = foreign_port;
 
   if (!types_file.empty()) {

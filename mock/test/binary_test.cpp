@@ -155,7 +155,7 @@ TEST_F(BinaryTest, BadArgumentsExitNonZero) {
   ASSERT_EQ(waitpid(p.pid, &status, 0), p.pid);
   p.pid = -1;
   EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_EQ(WEXITSTATUS(status), 2);
 }
 
 }  // namespace
