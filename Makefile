@@ -29,6 +29,11 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: dist
-dist:
+# META.json must carry the control file's version (PGXN release metadata).
+.PHONY: check-meta dist
+check-meta:
+	@jq -e --arg v "$(EXTVERSION)" '.version == $$v and .provides.$(EXTENSION).version == $$v and .name == "$(EXTENSION)" and (.abstract | length > 0) and (.maintainer | length > 0) and .license != null and ."meta-spec".version == "1.0.0"' META.json >/dev/null \
+	  || { echo "META.json does not match $(EXTENSION).control (version $(EXTVERSION)) or lacks required keys" >&2; exit 1; }
+
+dist: check-meta
 	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD

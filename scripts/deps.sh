@@ -9,6 +9,7 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-server-dev-15 libpq-dev
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  curl jq openssl time procps unzip
 )
 
 missing=()

@@ -16,7 +16,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_PORT:-54391}
-layers=${TEST_LAYERS:-"unit asan regress isolation e2e demo bench"}
+layers=${TEST_LAYERS:-"packaging unit asan regress isolation e2e demo bench"}
 jobs=$(nproc 2>/dev/null || echo 2)
 work=$(mktemp -d /tmp/tinv-test.XXXXXX)
 chmod 755 "$work"
@@ -58,6 +58,12 @@ if want asan; then
   if ! { cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTINV_SANITIZE=ON >/dev/null && cmake --build build-asan -j"$jobs"; } >"$work/cmake-asan.log" 2>&1; then
     tail -n 60 "$work/cmake-asan.log"; record asan-build 1
   fi
+fi
+
+if want packaging; then
+log "layer: packaging (META.json matches the control file, make dist)"
+{ make -s check-meta && make -s dist >/dev/null && unzip -l "tenant_inventory-$(make -s -f Makefile --eval='print-version: ; @echo $(EXTVERSION)' print-version).zip" | grep -q "sql/tenant_inventory--"; }
+record packaging $?
 fi
 
 if want unit; then

@@ -283,6 +283,7 @@ CREATE TABLE inventory.item_state (
     seen_at              timestamptz NOT NULL,
     seen_run_id          bigint NOT NULL,
     content_changed_at   timestamptz NOT NULL,
+    content_changed_run_id bigint NOT NULL,
     write_seq            bigint NOT NULL,
     absent_since_run_id  bigint,
     PRIMARY KEY (tenant_id, policy_type, external_id)
@@ -303,6 +304,7 @@ COMMENT ON COLUMN inventory.item_state.first_seen_run_id IS 'Run that first obse
 COMMENT ON COLUMN inventory.item_state.seen_at IS 'Time of the newest observation written to this row.';
 COMMENT ON COLUMN inventory.item_state.seen_run_id IS 'Run of the newest observation written to this row.';
 COMMENT ON COLUMN inventory.item_state.content_changed_at IS 'When content_hash last changed (or first_seen_at).';
+COMMENT ON COLUMN inventory.item_state.content_changed_run_id IS 'Run that observed the current content_hash first.';
 COMMENT ON COLUMN inventory.item_state.write_seq IS 'Value of inventory.write_seq when the row was last written.';
 COMMENT ON COLUMN inventory.item_state.absent_since_run_id IS 'First run with a complete enumeration of the type that did not list the item (NULL while present).';
 
@@ -369,7 +371,9 @@ SELECT i.id,
             THEN w.observed_at ELSE i.seen_at END AS last_seen_at,
        CASE WHEN i.absent_since_run_id IS NULL AND w.seq > i.write_seq AND w.run_id > i.seen_run_id
             THEN w.run_id ELSE i.seen_run_id END AS last_seen_run_id,
-       i.content_changed_at
+       i.content_changed_at,
+       i.content_changed_run_id,
+       i.absent_since_run_id IS NULL AS present
   FROM inventory.item_state i
   LEFT JOIN inventory.type_watermarks w
          ON w.tenant_id = i.tenant_id AND w.policy_type = i.policy_type;
@@ -387,6 +391,8 @@ COMMENT ON COLUMN inventory.inventory_items.first_seen_run_id IS 'Run that first
 COMMENT ON COLUMN inventory.inventory_items.last_seen_at IS 'When the newest run that observed the item observed it.';
 COMMENT ON COLUMN inventory.inventory_items.last_seen_run_id IS 'Newest run that observed the item (never moves back to an older run).';
 COMMENT ON COLUMN inventory.inventory_items.content_changed_at IS 'When the content hash last changed (first_seen_at if never).';
+COMMENT ON COLUMN inventory.inventory_items.content_changed_run_id IS 'Run that observed the current content first.';
+COMMENT ON COLUMN inventory.inventory_items.present IS 'False once a complete enumeration of the type no longer listed the item (until it is observed again).';
 
 CREATE VIEW inventory.latest_sync_runs WITH (security_invoker = true) AS
 SELECT DISTINCT ON (r.tenant_id, r.selection_hash)
@@ -531,6 +537,56 @@ COMMENT ON COLUMN inventory.tenant_sync_health.consecutive_failures IS 'Failed r
 COMMENT ON COLUMN inventory.tenant_sync_health.current_error_codes IS 'Error codes of the latest finished run of each selection.';
 COMMENT ON COLUMN inventory.tenant_sync_health.running_runs IS 'Runs currently marked running.';
 COMMENT ON COLUMN inventory.tenant_sync_health.finished_runs IS 'Finished runs recorded.';
+
+CREATE VIEW inventory.item_counts WITH (security_invoker = true) AS
+SELECT i.tenant_id,
+       i.policy_type,
+       count(*) AS items,
+       count(*) FILTER (WHERE i.present) AS present,
+       count(*) FILTER (WHERE NOT i.present) AS absent,
+       max(i.last_seen_at) AS last_seen_at,
+       max(i.content_changed_at) AS last_content_change_at
+  FROM inventory.inventory_items i
+ GROUP BY i.tenant_id, i.policy_type;
+COMMENT ON VIEW inventory.item_counts IS
+'Items per tenant and policy type: ever observed, present (listed by the latest complete enumeration or seen since) and absent.';
+COMMENT ON COLUMN inventory.item_counts.tenant_id IS 'Entra tenant id.';
+COMMENT ON COLUMN inventory.item_counts.policy_type IS 'Policy type.';
+COMMENT ON COLUMN inventory.item_counts.items IS 'Items ever observed.';
+COMMENT ON COLUMN inventory.item_counts.present IS 'Items not absent.';
+COMMENT ON COLUMN inventory.item_counts.absent IS 'Items a complete enumeration no longer listed.';
+COMMENT ON COLUMN inventory.item_counts.last_seen_at IS 'Newest observation of any item of the type.';
+COMMENT ON COLUMN inventory.item_counts.last_content_change_at IS 'Newest content change of any item of the type.';
+
+CREATE VIEW inventory.latest_run_changes WITH (security_invoker = true) AS
+SELECT l.tenant_id,
+       l.selection_hash,
+       l.run_id,
+       c.change,
+       i.policy_type,
+       i.external_id,
+       i.display_name,
+       i.id AS item_id,
+       CASE c.change WHEN 'gone' THEN l.finished_at ELSE i.content_changed_at END AS changed_at
+  FROM inventory.latest_sync_runs l
+  JOIN inventory.item_state i
+    ON i.tenant_id = l.tenant_id AND i.policy_type = ANY (l.policy_types)
+ CROSS JOIN LATERAL (
+       SELECT CASE WHEN i.first_seen_run_id = l.run_id THEN 'new'
+                   WHEN i.absent_since_run_id = l.run_id THEN 'gone'
+                   WHEN i.content_changed_run_id = l.run_id THEN 'changed' END AS change) c
+ WHERE c.change IS NOT NULL;
+COMMENT ON VIEW inventory.latest_run_changes IS
+'What the latest finished run of each tenant and selection changed: items it saw first (new), whose content it saw change (changed) and that its complete enumerations no longer listed (gone).';
+COMMENT ON COLUMN inventory.latest_run_changes.tenant_id IS 'Entra tenant id.';
+COMMENT ON COLUMN inventory.latest_run_changes.selection_hash IS 'Selection of the run.';
+COMMENT ON COLUMN inventory.latest_run_changes.run_id IS 'The latest finished run.';
+COMMENT ON COLUMN inventory.latest_run_changes.change IS 'new, changed or gone.';
+COMMENT ON COLUMN inventory.latest_run_changes.policy_type IS 'Policy type.';
+COMMENT ON COLUMN inventory.latest_run_changes.external_id IS 'Graph object id.';
+COMMENT ON COLUMN inventory.latest_run_changes.display_name IS 'Name as last observed.';
+COMMENT ON COLUMN inventory.latest_run_changes.item_id IS 'Item id.';
+COMMENT ON COLUMN inventory.latest_run_changes.changed_at IS 'When the change was recorded.';
 
 --------------------------------------------------------------------------------
 -- Run lifecycle (internal helpers)
@@ -800,9 +856,10 @@ BEGIN
     ), ins AS (
         INSERT INTO inventory.item_state AS i
                (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash,
-                first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at, write_seq)
+                first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
+                content_changed_run_id, write_seq)
         SELECT v_tenant, c.policy_type, c.external_id, c.display_name, c.meta, c.content_hash,
-               v_now, v_run_id, v_now, v_run_id, v_now, v_seq
+               v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
           FROM cls c
          WHERE c.item_id IS NULL
          ORDER BY c.policy_type, c.external_id
@@ -814,6 +871,8 @@ BEGIN
                content_hash = excluded.content_hash,
                content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
                                          THEN excluded.content_changed_at ELSE i.content_changed_at END,
+               content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
+                                             THEN excluded.content_changed_run_id ELSE i.content_changed_run_id END,
                seen_at = excluded.seen_at,
                seen_run_id = excluded.seen_run_id,
                write_seq = excluded.write_seq
@@ -859,6 +918,8 @@ BEGIN
                content_hash = p.content_hash,
                content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
                                          THEN v_now ELSE i.content_changed_at END,
+               content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
+                                             THEN v_run_id ELSE i.content_changed_run_id END,
                seen_at = v_now,
                seen_run_id = v_run_id,
                absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
@@ -1362,6 +1423,7 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA inventory TO %I', role);
     EXECUTE format('GRANT SELECT ON inventory.inventory_items, inventory.missing_items, '
                    'inventory.latest_sync_runs, inventory.tenant_sync_health, '
+                   'inventory.item_counts, inventory.latest_run_changes, '
                    'inventory.item_state, inventory.type_watermarks, '
                    'inventory.inventory_sync_runs, inventory.inventory_sync_run_types, '
                    'inventory.policy_types, inventory.meta_keys, inventory.tenant_access TO %I', role);

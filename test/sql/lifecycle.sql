@@ -138,6 +138,10 @@ SELECT b.external_id, s.xmin::text <> b.row_version AS rewritten
   FROM before b JOIN inventory.item_state s ON s.tenant_id = :'t1' AND s.external_id = b.external_id ORDER BY 1;
 SELECT status, had_errors, items_observed, items_created, items_updated, items_unchanged, meta_keys_dropped
   FROM inventory.inventory_sync_runs WHERE id = :r2;
+-- Reporting: what r2 changed, and counts per type.
+SELECT change, policy_type, external_id, display_name FROM inventory.latest_run_changes
+ WHERE tenant_id = :'t1' AND run_id = :r2 ORDER BY 1, 2, 3;
+SELECT policy_type, items, present, absent FROM inventory.item_counts WHERE tenant_id = :'t1' ORDER BY 1;
 
 -- Third run: deviceConfiguration stops after its first page (incomplete);
 -- what it saw moves forward, the rest keeps its last observation. The

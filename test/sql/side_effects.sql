@@ -12,7 +12,7 @@ BEGIN
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
               WHERE c.relkind = 'r' AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
                 AND ns.nspname NOT LIKE 'pg_temp%' AND ns.nspname NOT LIKE 'pg_toast%'
-              ORDER BY 1::text LOOP
+              ORDER BY c.oid::regclass::text LOOP
         EXECUTE format('SELECT count(*) FROM %s WHERE xmin = pg_current_xact_id()::xid', r.rel) INTO n;
         IF n > 0 THEN relation := r.rel::text; rows_written := n; RETURN NEXT; END IF;
     END LOOP;
