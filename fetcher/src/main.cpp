@@ -1,6 +1,7 @@
 // inventory-fetch: entry point. Parses the command line, starts the HTTP
 // event loop, runs the tenant jobs (--parallel-tenants at once), handles
 // SIGINT/SIGTERM, writes metrics and maps the outcomes to the exit code.
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR1);  // internal: wakes the signal thread at exit
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     while (!all_done.load()) {
       timespec ts{0, 200 * 1000 * 1000};
       const int sig = sigtimedwait(&sigs, nullptr, &ts);
-      if (sig <= 0) continue;
+      if (sig <= 0 || sig == SIGUSR1) continue;
       if (++received == 1) {
         log.warn("signal received: stopping, the runs in progress finish as failed (cancelled)",
                  {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
@@ -177,6 +179,7 @@ int main(int argc, char** argv) {
                                     {"skipped", counts[3]}, {"config_errors", counts[4]},
                                     {"exit_code", rc}});
   all_done = true;
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
   return rc;
 }

@@ -232,7 +232,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
   std::vector<TypeOutcome> type_outcomes(n_types);
   if (n_types > 0 && !fatal) {
     const size_t n_pagers = std::min<size_t>(n_types, static_cast<size_t>(settings.per_tenant_concurrency));
-    BoundedQueue<WriterMessage> queue(2 * n_pagers + 2);
+    BoundedQueue<WriterMessage> queue(4 * n_pagers + 4);
     std::atomic<size_t> next_type{0};
     PagerConfig pcfg;
     pcfg.page_size = settings.page_size;

@@ -89,10 +89,8 @@ for n in "${SIZES[@]}"; do
                                   FROM inventory.inventory_items) TO STDOUT" >"$WORK/rows-$n.copy"
   psql -XAtq -d "$db" -c "CREATE TABLE bare (policy_type text, external_id text, display_name text,
                                              meta_jsonb jsonb, content_hash text)"
-  t0=$(date +%s.%N)
-  psql -XAtq -d "$db" -c "\\copy bare FROM '$WORK/rows-$n.copy'"
-  t1=$(date +%s.%N)
-  cs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  ms=$(psql -XAt -d "$db" -c '\timing on' -c "\\copy bare FROM '$WORK/rows-$n.copy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  cs=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
   for row in "first $s1 $r1 $c1" "re-sync $s2 $r2 $c2"; do
     read -r kind s r c <<<"$row"
     printf '%-8s %-10s %9.2f %10.0f %10.1f %9s %12s %9.1f\n' "$n" "$kind" "$s" \
