@@ -18,8 +18,10 @@ inline constexpr size_t kMetaArrayItemMaxChars = 256;
 size_t utf8_length(std::string_view s);
 
 // True for an ISO 8601 date-time as Graph writes it: YYYY-MM-DDTHH:MM[:SS[.f+]]
-// followed by Z or +HH:MM / -HH:MM (a date alone, YYYY-MM-DD, is accepted too),
-// with field ranges checked (month 1-12, day valid for the month, hour 0-23, ...).
+// optionally followed by Z or +HH:MM / -HH:MM (Graph omits the zone in some
+// places, e.g. innerError.date); a date alone, YYYY-MM-DD, is accepted too.
+// Field ranges are checked (month 1-12, day valid for the month, hour 0-23,
+// no leap second, offset hours 0-15).
 bool is_iso8601_timestamp(std::string_view s);
 
 }  // namespace tinv
