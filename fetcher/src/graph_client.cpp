@@ -1,5 +1,7 @@
 #include "graph_client.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -161,6 +163,8 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       gate_.release(ctx.tenant);
     }
     // The request (with the token or the secret) is no longer needed.
+    for (auto& h : req.headers) OPENSSL_cleanse(h.data(), h.size());
+    OPENSSL_cleanse(req.body.data(), req.body.size());
     req.headers.clear();
     req.body.clear();
 

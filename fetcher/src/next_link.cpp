@@ -123,6 +123,23 @@ std::string first_page_url(const GraphBase& base, std::string_view api_version,
   return url;
 }
 
+bool is_plain_graph_path(std::string_view p) {
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  if (p.empty() || p.back() == '/') return false;
+  size_t start = 0;
+  while (start <= p.size()) {
+    const size_t slash = p.find('/', start);
+    const std::string_view seg = p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
 const char* link_verdict_name(LinkVerdict v) {
   switch (v) {
     case LinkVerdict::Ok: return "ok";

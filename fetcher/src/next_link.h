@@ -38,6 +38,12 @@ std::optional<GraphBase> parse_graph_base(std::string_view url);
 std::string first_page_url(const GraphBase& base, std::string_view api_version,
                            std::string_view graph_path, int page_size);
 
+// A registry graph_path the fetcher is willing to list: segments of
+// letters, digits, '.', '_' and '-' only. Rejects queries ($expand,
+// $select), function calls such as getOmaSettingPlainTextValue(...) and
+// anything else that could ask Graph for secret-bearing data.
+bool is_plain_graph_path(std::string_view graph_path);
+
 enum class LinkVerdict {
   Ok,
   Malformed,        // not a URL we can parse strictly

@@ -21,6 +21,14 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
                            const PolicyType& type, size_t type_index, const PagerConfig& cfg,
                            const PageSink& sink, Logger& log) {
   TypeOutcome out;
+  if (!is_plain_graph_path(type.graph_path)) {
+    ErrorRecord e = make_error(codes::kGraphBadRequest, type,
+                               "registry graph_path refused (only plain resource paths are listed): " +
+                                   type.graph_path);
+    out.error_code = e.code;
+    out.errors.push_back(std::move(e));
+    return out;
+  }
   LoopDetector loops;
   std::string url = first_page_url(base, type.api_version, type.graph_path, cfg.page_size);
   loops.first_visit(url);

@@ -354,9 +354,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       }
       for (const auto& e : o.errors) metrics->add_error(e.code);
       if (o.fatal) fatal = true;
-      log.info("policy type done", fields({{"type", type.policy_type}, {"status", o.status},
-                                           {"pages", o.pages}, {"items", o.items},
-                                           {"error", o.error_code}}));
+      LogFields tf = {{"type", type.policy_type}, {"status", o.status}, {"pages", o.pages}, {"items", o.items}};
+      if (!o.error_code.empty()) tf.emplace_back("error", o.error_code);
+      log.info("policy type done", fields(tf));
       type_outcomes[td.type_index] = std::move(o);
     }
     for (auto& t : pagers) t.join();

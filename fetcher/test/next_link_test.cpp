@@ -121,3 +121,15 @@ TEST(LoopDetector, SeesRepeatsByteForByte) {
   EXPECT_FALSE(d.first_visit("https://g/beta/x?$skiptoken=a%253d"));
   EXPECT_EQ(d.size(), 3u);
 }
+
+TEST(GraphPath, OnlyPlainResourcePaths) {
+  EXPECT_TRUE(is_plain_graph_path("deviceManagement/deviceConfigurations"));
+  EXPECT_TRUE(is_plain_graph_path("/identity/conditionalAccess/policies"));
+  for (const char* bad : {"", "/", "deviceManagement/deviceConfigurations?$expand=assignments",
+                          "deviceManagement/deviceManagementScripts?$select=scriptContent",
+                          "deviceManagement/deviceConfigurations/x/getOmaSettingPlainTextValue(secretReferenceValueId='1')",
+                          "deviceManagement/../users", "deviceManagement//x", "deviceManagement/x/",
+                          "deviceManagement/x#y", "deviceManagement/x y", "https://evil.example/x"}) {
+    EXPECT_FALSE(is_plain_graph_path(bad)) << bad;
+  }
+}

@@ -285,6 +285,16 @@ TEST(RunDriver, RejectedCredentialsFailTheRunWithOneAuthError) {
   EXPECT_EQ(h.log_text.find("secretsecret"), std::string::npos);
 }
 
+TEST(RunDriver, RegistryPathAskingForMoreIsRefusedWithoutARequest) {
+  Harness h;
+  h.store->registry[0].graph_path = "deviceManagement/deviceConfigurations?$expand=assignments";
+  JobResult r = h.run(h.job());
+  EXPECT_EQ(r.status, JobStatus::Partial);
+  EXPECT_EQ(std::get<0>(h.store->types_done["deviceConfiguration"]), "failed");
+  EXPECT_EQ(std::get<3>(h.store->types_done["deviceConfiguration"]), "graph_bad_request");
+  for (const auto& u : h.graph.urls) EXPECT_EQ(u.find("expand"), std::string::npos) << u;
+}
+
 TEST(RunDriver, LockHeldMeansSkipped) {
   Harness h;
   h.store->begin_sqlstate = "55P03";
