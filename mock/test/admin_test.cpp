@@ -119,9 +119,9 @@ TEST_F(AdminTest, TouchChangesOnlyVolatileKeys) {
 }
 
 TEST_F(AdminTest, StateFileRoundTrip) {
-  char dir_template[] = "/tmp/mock-state-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string file = std::string(dir_template) + "/state.json";
+  const std::string dir = make_temp_dir("mock-state");
+  ASSERT_FALSE(dir.empty());
+  const std::string file = dir + "/state.json";
   Config c = config_;
   c.state_file = file;
   restart(c);
@@ -153,7 +153,7 @@ TEST_F(AdminTest, StateFileRoundTrip) {
   EXPECT_NE(std::find(tenants.begin(), tenants.end(), extra), tenants.end());
   EXPECT_EQ(walk(*this, "/beta/" + kCp, token_for(extra)).size(), 3u);
   std::remove(file.c_str());
-  rmdir(dir_template);
+  rmdir(dir.c_str());
 }
 
 TEST_F(AdminTest, BadInputNeverBreaksTheServer) {

@@ -40,9 +40,8 @@ struct Process {
 class BinaryTest : public ::testing::Test {
  public:
   void SetUp() override {
-    char dir_template[] = "/tmp/mock-bin-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir = dir_template;
+    dir = make_temp_dir("mock-bin");
+    ASSERT_FALSE(dir.empty());
   }
   void TearDown() override {
     for (const char *f : {"/port", "/state.json", "/stderr.log"}) std::remove((dir + f).c_str());

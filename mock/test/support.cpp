@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <vector>
 
 namespace tinv::mock::test {
 
@@ -124,6 +126,14 @@ std::vector<json> walk(const MockFixture &fx, const std::string &first_url,
   }
   if (pages) *pages = n;
   return items;
+}
+
+std::string make_temp_dir(const std::string &prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) return "";
+  return buf.data();
 }
 
 std::string raw_exchange(int port, const std::string &request, int timeout_ms) {

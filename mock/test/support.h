@@ -63,6 +63,9 @@ std::string path_of(const std::string &url);
 std::vector<json> walk(const MockFixture &fx, const std::string &first_url,
                        const std::string &token, int *pages = nullptr);
 
+// A fresh private directory under the system temp directory.
+std::string make_temp_dir(const std::string &prefix);
+
 // Raw HTTP/1.1 exchange over a plain socket: returns everything the server sent
 // until it closed the connection (or timeout_ms passed).
 std::string raw_exchange(int port, const std::string &request, int timeout_ms = 5000);
