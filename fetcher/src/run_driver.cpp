@@ -137,8 +137,12 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                fields({{"detail", e.what()}}));
       result.status = JobStatus::Skipped;
       finish_metrics("skipped");
-    } else if (e.sqlstate() == "22023" || e.sqlstate() == "22P02") {
-      log.error("the selection was rejected", fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+    } else if (e.sqlstate() == "22023" || e.sqlstate() == "22P02" || e.sqlstate() == "42501") {
+      // An invalid selection, or a role not granted this tenant: the
+      // configuration must change, retrying will not help.
+      log.error(e.sqlstate() == "42501" ? "the database role may not sync this tenant"
+                                        : "the selection was rejected",
+                fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
       result.status = JobStatus::ConfigError;
       finish_metrics("failed");
     } else {

@@ -534,6 +534,34 @@ if want_case certificate; then
   check "assertion never logged" bash -c '! grep -q "eyJ[A-Za-z0-9_-]\{8,\}" "$@"' _ "$WORK"/cert-*.err
 fi
 
+# The fetcher works as a least-privilege sync role, and only for the tenants
+# that role is granted.
+if want_case least_privilege; then
+  CASE=least_privilege
+  reset_mock
+  new_db e2e_lp
+  T=a4000001-0000-4000-8000-000000000001
+  T2=a4000001-0000-4000-8000-000000000002
+  sel='{"policy_types":["deviceConfiguration","configurationPolicy"]}'
+  set_items $T $DC 40
+  set_items $T $CP 30
+  sql e2e_lp "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'e2e_sync') THEN CREATE ROLE e2e_sync LOGIN; END IF; END \$\$"
+  sql e2e_lp "SELECT inventory.grant_sync_role('e2e_sync')" >/dev/null
+  sql e2e_lp "SELECT inventory.grant_tenant_access('e2e_sync', '$T')" >/dev/null
+  "$FETCH" sync --tenant $T --selection "$sel" --db "dbname=e2e_lp user=e2e_sync" \
+    --client-id "$CLIENT_ID" --client-secret-file "$SECRET_FILE" --graph-url "$MOCK_URL" --login-url "$MOCK_URL" \
+    --no-progress >"$WORK/lp-1.out" 2>"$WORK/lp-1.err"
+  expect_eq "sync role: exit 0" "$?" 0
+  expect_eq "sync role: run succeeded with every item" \
+    "$(sql e2e_lp "SELECT r.status || ' ' || (SELECT count(*) FROM inventory.inventory_items i WHERE i.tenant_id = '$T') FROM inventory.inventory_sync_runs r WHERE r.tenant_id = '$T'")" "succeeded 70"
+  "$FETCH" sync --tenant $T2 --selection "$sel" --db "dbname=e2e_lp user=e2e_sync" \
+    --client-id "$CLIENT_ID" --client-secret-file "$SECRET_FILE" --graph-url "$MOCK_URL" --login-url "$MOCK_URL" \
+    --no-progress >"$WORK/lp-2.out" 2>"$WORK/lp-2.err"
+  expect_eq "ungranted tenant: configuration error, exit 2" "$?" 2
+  expect_eq "ungranted tenant: no run, no Graph request" \
+    "$(run_count e2e_lp $T2 "") $(tenant_requests $T2)" "0 0"
+fi
+
 # 401 refreshes the token once; a hanging server times out; usage errors exit 2.
 if want_case misc; then
   CASE=misc
