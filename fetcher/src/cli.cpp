@@ -47,9 +47,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     }
   }
 
-  CLI::App app{"inventory-fetch: pulls Microsoft Intune configuration objects from Microsoft Graph\n"
-               "into the tenant_inventory PostgreSQL extension, one sync run per tenant and selection.",
-               "inventory-fetch"};
+  CLI::App app{
+      "inventory-fetch: pulls Microsoft Intune configuration objects from Microsoft Graph\n"
+      "into the tenant_inventory PostgreSQL extension, one sync run per tenant and selection.",
+      "inventory-fetch"};
   app.set_version_flag("--version", std::string(kFetchVersion));
   app.require_subcommand(1);
   // An option given twice takes its last value (wrappers append overrides).
@@ -74,54 +75,99 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
 
   sync->add_option("--tenant", tenant, "Tenant id (UUID)")->type_name("UUID")->group(g_what);
   sync->add_option("--selection", selection_text,
-                   "Selection JSON, e.g. '{\"policy_types\":[\"deviceConfiguration\"]}'")->type_name("JSON")
+                   "Selection JSON, e.g. '{\"policy_types\":[\"deviceConfiguration\"]}'")
+      ->type_name("JSON")
       ->group(g_what);
-  sync->add_option("--selection-file", selection_file, "Read the selection JSON from FILE")->type_name("FILE")->group(g_what);
+  sync->add_option("--selection-file", selection_file, "Read the selection JSON from FILE")
+      ->type_name("FILE")
+      ->group(g_what);
   sync->add_option("--config", config_file,
-                   "JSON file listing many tenants with their own credentials and selections")->type_name("FILE")
+                   "JSON file listing many tenants with their own credentials and selections")
+      ->type_name("FILE")
       ->group(g_what);
-  sync->add_option("--db", s.conninfo, "libpq connection string or URI")->type_name("CONNINFO")->group(g_what);
-  sync->add_option("--correlation-id", correlation_id, "UUID stored with the run (default: random)")->type_name("UUID")
+  sync->add_option("--db", s.conninfo, "libpq connection string or URI")
+      ->type_name("CONNINFO")
+      ->group(g_what);
+  sync->add_option("--correlation-id", correlation_id, "UUID stored with the run (default: random)")
+      ->type_name("UUID")
       ->group(g_what);
 
   sync->add_option("--client-id", src.client_id, "Application (client) id")->type_name("ID")->group(g_cred);
-  sync->add_option("--client-secret-file", src.secret_file, "File holding the client secret")->type_name("FILE")->group(g_cred);
+  sync->add_option("--client-secret-file", src.secret_file, "File holding the client secret")
+      ->type_name("FILE")
+      ->group(g_cred);
   sync->add_option("--client-secret-env", src.secret_env,
-                   "Environment variable holding the client secret (default INVENTORY_CLIENT_SECRET)")->type_name("NAME")
+                   "Environment variable holding the client secret (default INVENTORY_CLIENT_SECRET)")
+      ->type_name("NAME")
       ->group(g_cred);
   sync->add_option("--certificate-file", src.certificate_file,
-                   "PEM certificate (with its RSA key unless --private-key-file) for client assertions")->type_name("PEM")
+                   "PEM certificate (with its RSA key unless --private-key-file) for client assertions")
+      ->type_name("PEM")
       ->group(g_cred);
-  sync->add_option("--private-key-file", src.private_key_file, "PEM RSA private key of the certificate")->type_name("PEM")
+  sync->add_option("--private-key-file", src.private_key_file, "PEM RSA private key of the certificate")
+      ->type_name("PEM")
       ->group(g_cred);
 
-  sync->add_option("--graph-url", s.graph_url, "Graph base URL")->type_name("URL")->capture_default_str()->group(g_graph);
-  sync->add_option("--login-url", s.login_url, "Login (token) base URL")->type_name("URL")->capture_default_str()->group(g_graph);
-  sync->add_option("--scope", s.scope, "OAuth scope")->type_name("SCOPE")->capture_default_str()->group(g_graph);
-  sync->add_option("--ca-file", s.ca_file, "CA bundle for TLS verification")->type_name("FILE")->group(g_graph);
-  sync->add_option("--request-timeout", s.request_timeout_s, "Seconds for one HTTP attempt")->type_name("SECONDS")
-      ->capture_default_str()->group(g_graph);
+  sync->add_option("--graph-url", s.graph_url, "Graph base URL")
+      ->type_name("URL")
+      ->capture_default_str()
+      ->group(g_graph);
+  sync->add_option("--login-url", s.login_url, "Login (token) base URL")
+      ->type_name("URL")
+      ->capture_default_str()
+      ->group(g_graph);
+  sync->add_option("--scope", s.scope, "OAuth scope")
+      ->type_name("SCOPE")
+      ->capture_default_str()
+      ->group(g_graph);
+  sync->add_option("--ca-file", s.ca_file, "CA bundle for TLS verification")
+      ->type_name("FILE")
+      ->group(g_graph);
+  sync->add_option("--request-timeout", s.request_timeout_s, "Seconds for one HTTP attempt")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->group(g_graph);
   sync->add_option("--request-budget", s.request_budget_s,
-                   "Seconds one request may take with all its retries")->type_name("SECONDS")
-      ->capture_default_str()->group(g_graph);
-  sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")->type_name("SECONDS")
-      ->capture_default_str()->group(g_graph);
-  sync->add_option("--page-size", s.page_size, "Ask for pages of N items ($top; 0 = server default)")->type_name("N")
-      ->capture_default_str()->group(g_graph);
+                   "Seconds one request may take with all its retries")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->group(g_graph);
+  sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->group(g_graph);
+  sync->add_option("--page-size", s.page_size, "Ask for pages of N items ($top; 0 = server default)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(g_graph);
 
-  sync->add_option("--max-concurrency", s.max_concurrency, "Requests in flight, all tenants")->type_name("N")
-      ->capture_default_str()->group(g_conc);
-  sync->add_option("--per-tenant-concurrency", s.per_tenant_concurrency, "Requests in flight per tenant")->type_name("N")
-      ->capture_default_str()->group(g_conc);
-  sync->add_option("--parallel-tenants", s.parallel_tenants, "Tenant runs at once")->type_name("N")
-      ->capture_default_str()->group(g_conc);
-  sync->add_option("--batch-size", s.batch_rows, "Rows staged between two apply_staged calls")->type_name("ROWS")
-      ->capture_default_str()->group(g_conc);
+  sync->add_option("--max-concurrency", s.max_concurrency, "Requests in flight, all tenants")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(g_conc);
+  sync->add_option("--per-tenant-concurrency", s.per_tenant_concurrency, "Requests in flight per tenant")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(g_conc);
+  sync->add_option("--parallel-tenants", s.parallel_tenants, "Tenant runs at once")
+      ->type_name("N")
+      ->capture_default_str()
+      ->group(g_conc);
+  sync->add_option("--batch-size", s.batch_rows, "Rows staged between two apply_staged calls")
+      ->type_name("ROWS")
+      ->capture_default_str()
+      ->group(g_conc);
 
-  sync->add_option("--log-format", log_format, "text or json")->type_name("FORMAT")->capture_default_str()->group(g_out);
-  sync->add_option("--log-level", log_level, "error, warn, info, debug or trace")->type_name("LEVEL")
-      ->capture_default_str()->group(g_out);
-  sync->add_option("--metrics-file", s.metrics_file, "Write Prometheus text metrics to FILE at the end")->type_name("FILE")
+  sync->add_option("--log-format", log_format, "text or json")
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->group(g_out);
+  sync->add_option("--log-level", log_level, "error, warn, info, debug or trace")
+      ->type_name("LEVEL")
+      ->capture_default_str()
+      ->group(g_out);
+  sync->add_option("--metrics-file", s.metrics_file, "Write Prometheus text metrics to FILE at the end")
+      ->type_name("FILE")
       ->group(g_out);
   sync->add_flag("--no-progress", no_progress, "No progress line (shown only when stderr is a terminal)")
       ->group(g_out);
@@ -147,8 +193,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   if (!config_file.empty()) {
     if (!tenant.empty() || !selection_text.empty() || !selection_file.empty() || !src.client_id.empty() ||
         !src.secret_file.empty() || !src.certificate_file.empty()) {
-      throw ConfigError("--config lists the tenants; do not combine it with --tenant, --selection or "
-                        "credential options");
+      throw ConfigError(
+          "--config lists the tenants; do not combine it with --tenant, --selection or "
+          "credential options");
     }
     static const std::map<std::string, std::string> cli_to_key = {
         {"--db", "db"},

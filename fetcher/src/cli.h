@@ -10,7 +10,7 @@
 namespace fetch {
 
 struct CommandLine {
-  int exit_code = -1;      // >= 0: stop now with this code (help, usage error)
+  int exit_code = -1;  // >= 0: stop now with this code (help, usage error)
   Settings settings;
   std::vector<Job> jobs;
 };

@@ -46,8 +46,9 @@ std::string get_string(const nlohmann::json& obj, const char* key, const std::st
 CredentialSource read_source(const nlohmann::json& obj, const CredentialSource& defaults,
                              const std::string& where) {
   if (obj.contains("client_secret") || obj.contains("private_key") || obj.contains("password")) {
-    throw ConfigError(where + ": secrets are not accepted inline; use client_secret_file, "
-                              "client_secret_env or certificate_file");
+    throw ConfigError(where +
+                      ": secrets are not accepted inline; use client_secret_file, "
+                      "client_secret_env or certificate_file");
   }
   CredentialSource s = defaults;
   auto take = [&](const char* key, std::string& field) {
@@ -91,7 +92,8 @@ std::vector<std::string> selection_policy_types(const nlohmann::json& selection)
     if (!t.is_string() || t.get_ref<const std::string&>().empty()) {
       throw ConfigError("\"policy_types\" must hold non-empty strings");
     }
-    if (std::find(out.begin(), out.end(), t.get<std::string>()) == out.end()) out.push_back(t.get<std::string>());
+    if (std::find(out.begin(), out.end(), t.get<std::string>()) == out.end())
+      out.push_back(t.get<std::string>());
   }
   return out;
 }
@@ -191,8 +193,9 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   nlohmann::json default_selection;
   if (const nlohmann::json* d = get(doc, "defaults")) {
     if (!d->is_object()) throw ConfigError("config: \"defaults\" must be an object");
-    check_keys(*d, {"client_id", "client_secret_file", "client_secret_env", "certificate_file",
-                    "private_key_file", "selection"},
+    check_keys(*d,
+               {"client_id", "client_secret_file", "client_secret_env", "certificate_file",
+                "private_key_file", "selection"},
                "config defaults");
     defaults = read_source(*d, CredentialSource{}, "config defaults");
     if (const nlohmann::json* sel = get(*d, "selection")) default_selection = *sel;
@@ -206,8 +209,9 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
     const nlohmann::json& t = (*tenants)[i];
     const std::string where = "config tenants[" + std::to_string(i) + "]";
     if (!t.is_object()) throw ConfigError(where + ": must be an object");
-    check_keys(t, {"tenant_id", "name", "client_id", "client_secret_file", "client_secret_env",
-                   "certificate_file", "private_key_file", "selection", "correlation_id"},
+    check_keys(t,
+               {"tenant_id", "name", "client_id", "client_secret_file", "client_secret_env",
+                "certificate_file", "private_key_file", "selection", "correlation_id"},
                where);
     const std::string tenant = get_string(t, "tenant_id", where);
     if (tenant.empty()) throw ConfigError(where + ": \"tenant_id\" is required");
@@ -242,11 +246,13 @@ void validate_settings(const Settings& s) {
   check_url("--graph-url", s.graph_url);
   check_url("--login-url", s.login_url);
   if (!parse_graph_base(s.graph_url)) throw ConfigError("--graph-url is not usable: " + s.graph_url);
-  if (s.max_concurrency < 1 || s.max_concurrency > 1024) throw ConfigError("--max-concurrency must be 1..1024");
+  if (s.max_concurrency < 1 || s.max_concurrency > 1024)
+    throw ConfigError("--max-concurrency must be 1..1024");
   if (s.per_tenant_concurrency < 1 || s.per_tenant_concurrency > 256) {
     throw ConfigError("--per-tenant-concurrency must be 1..256");
   }
-  if (s.parallel_tenants < 1 || s.parallel_tenants > 256) throw ConfigError("--parallel-tenants must be 1..256");
+  if (s.parallel_tenants < 1 || s.parallel_tenants > 256)
+    throw ConfigError("--parallel-tenants must be 1..256");
   if (s.batch_rows < 1) throw ConfigError("--batch-size must be positive");
   if (s.page_size < 0 || s.page_size > 999) throw ConfigError("--page-size must be 0..999");
   if (!(s.request_timeout_s > 0) || !(s.request_budget_s > 0) || !(s.connect_timeout_s > 0)) {

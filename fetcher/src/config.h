@@ -46,20 +46,20 @@ struct Settings {
 struct CredentialSource {
   std::string client_id;
   std::string secret_file;
-  std::string secret_env;        // variable name
+  std::string secret_env;  // variable name
   std::string certificate_file;
   std::string private_key_file;
 };
 
 struct Job {
-  std::string tenant;              // lowercase UUID
-  std::string name;                // optional label (config file)
-  nlohmann::json selection;        // as given
-  std::string selection_hash;      // SHA-256 of the canonical selection
+  std::string tenant;          // lowercase UUID
+  std::string name;            // optional label (config file)
+  nlohmann::json selection;    // as given
+  std::string selection_hash;  // SHA-256 of the canonical selection
   std::vector<std::string> policy_types;
   CredentialSource source;
   ClientCredential credential;
-  std::string correlation_id;      // optional
+  std::string correlation_id;  // optional
 };
 
 // Checks a selection (object with a non-empty policy_types array of

@@ -122,8 +122,8 @@ std::shared_ptr<CertificateCredential> CertificateCredential::load(const std::st
   const std::string& kf = key_file.empty() ? cert_file : key_file;
   std::unique_ptr<BIO, BioFree> kbio(BIO_new_file(kf.c_str(), "r"));
   if (!kbio) throw CredentialError("cannot read private key file " + kf);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(kbio.get(), nullptr, passphrase_cb,
-                                          const_cast<SecretString*>(&passphrase));
+  EVP_PKEY* key =
+      PEM_read_bio_PrivateKey(kbio.get(), nullptr, passphrase_cb, const_cast<SecretString*>(&passphrase));
   if (!key) throw CredentialError("no usable PEM private key in " + kf + ": " + openssl_error());
   cred->key_ = key;
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
@@ -146,13 +146,11 @@ CertificateCredential::~CertificateCredential() {
   if (key_) EVP_PKEY_free(static_cast<EVP_PKEY*>(key_));
 }
 
-std::string CertificateCredential::make_assertion(const std::string& client_id,
-                                                  const std::string& audience, long long now_unix,
-                                                  const std::string& jti) const {
+std::string CertificateCredential::make_assertion(const std::string& client_id, const std::string& audience,
+                                                  long long now_unix, const std::string& jti) const {
   const nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", x5t_}};
-  const nlohmann::json payload = {{"aud", audience},       {"iss", client_id},
-                                  {"sub", client_id},      {"jti", jti},
-                                  {"nbf", now_unix - 60},  {"iat", now_unix},
+  const nlohmann::json payload = {{"aud", audience},      {"iss", client_id},     {"sub", client_id},
+                                  {"jti", jti},           {"nbf", now_unix - 60}, {"iat", now_unix},
                                   {"exp", now_unix + 600}};
   const std::string signing_input = base64url(header.dump()) + "." + base64url(payload.dump());
 
@@ -160,10 +158,10 @@ std::string CertificateCredential::make_assertion(const std::string& client_id,
   if (!ctx) throw CredentialError("out of memory");
   std::vector<unsigned char> sig;
   size_t sig_len = 0;
-  bool ok = EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, static_cast<EVP_PKEY*>(key_)) == 1 &&
-            EVP_DigestSign(ctx, nullptr, &sig_len,
-                           reinterpret_cast<const unsigned char*>(signing_input.data()),
-                           signing_input.size()) == 1;
+  bool ok =
+      EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, static_cast<EVP_PKEY*>(key_)) == 1 &&
+      EVP_DigestSign(ctx, nullptr, &sig_len, reinterpret_cast<const unsigned char*>(signing_input.data()),
+                     signing_input.size()) == 1;
   if (ok) {
     sig.resize(sig_len);
     ok = EVP_DigestSign(ctx, sig.data(), &sig_len,
@@ -178,15 +176,14 @@ std::string CertificateCredential::make_assertion(const std::string& client_id,
 }
 
 std::string token_request_body(const ClientCredential& cred, const std::string& scope,
-                               const std::string& token_url, long long now_unix,
-                               const std::string& jti) {
+                               const std::string& token_url, long long now_unix, const std::string& jti) {
   std::string body = "grant_type=client_credentials&client_id=" + form_encode(cred.client_id) +
                      "&scope=" + form_encode(scope);
   if (cred.uses_certificate()) {
-    body += "&client_assertion_type=" +
-            form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
-            "&client_assertion=" +
-            form_encode(cred.certificate->make_assertion(cred.client_id, token_url, now_unix, jti));
+    body +=
+        "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+        "&client_assertion=" +
+        form_encode(cred.certificate->make_assertion(cred.client_id, token_url, now_unix, jti));
   } else {
     body += "&client_secret=" + form_encode(cred.secret.reveal());
   }

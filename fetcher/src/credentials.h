@@ -52,8 +52,8 @@ class CertificateCredential {
   // base64url(SHA-1(DER certificate)), the JWT "x5t" header.
   const std::string& x5t() const { return x5t_; }
   // Signed client assertion for `audience` (the token endpoint URL).
-  std::string make_assertion(const std::string& client_id, const std::string& audience,
-                             long long now_unix, const std::string& jti) const;
+  std::string make_assertion(const std::string& client_id, const std::string& audience, long long now_unix,
+                             const std::string& jti) const;
 
  private:
   CertificateCredential() = default;
@@ -63,8 +63,8 @@ class CertificateCredential {
 
 struct ClientCredential {
   std::string client_id;
-  SecretString secret;                                // secret flow
-  std::shared_ptr<CertificateCredential> certificate; // certificate flow
+  SecretString secret;                                 // secret flow
+  std::shared_ptr<CertificateCredential> certificate;  // certificate flow
   bool uses_certificate() const { return certificate != nullptr; }
 };
 
@@ -75,7 +75,6 @@ std::string form_encode(std::string_view value);
 
 // The token request body for the client-credentials grant.
 std::string token_request_body(const ClientCredential& cred, const std::string& scope,
-                               const std::string& token_url, long long now_unix,
-                               const std::string& jti);
+                               const std::string& token_url, long long now_unix, const std::string& jti);
 
 }  // namespace fetch

@@ -113,7 +113,8 @@ HttpResponse CurlMultiTransport::perform(const HttpRequest& request) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms(request.timeout_s));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, to_ms(std::min(request.connect_timeout_s, request.timeout_s)));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   to_ms(std::min(request.connect_timeout_s, request.timeout_s)));
   curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -164,7 +165,8 @@ void CurlMultiTransport::loop() {
       r.status = 0;
       if (t->too_large) {
         r.error = TransportError::TooLarge;
-        r.error_message = "response body larger than " + std::to_string(t->request->max_body_bytes) + " bytes";
+        r.error_message =
+            "response body larger than " + std::to_string(t->request->max_body_bytes) + " bytes";
       } else {
         r.error = rc == CURLE_OPERATION_TIMEDOUT ? TransportError::Timeout : TransportError::Network;
         r.error_message = std::string(curl_easy_strerror(rc));

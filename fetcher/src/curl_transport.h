@@ -15,7 +15,7 @@
 namespace fetch {
 
 struct CurlOptions {
-  std::string ca_file;       // CURLOPT_CAINFO when set
+  std::string ca_file;  // CURLOPT_CAINFO when set
   std::string user_agent = "inventory-fetch";
 };
 

@@ -31,14 +31,14 @@ inline constexpr size_t kMaxErrorMessageChars = 512;
 
 struct ErrorRecord {
   std::string code;
-  std::string policy_type;        // empty: not tied to a type
-  long http_status = 0;           // 0: no HTTP status
+  std::string policy_type;  // empty: not tied to a type
+  long http_status = 0;     // 0: no HTTP status
   std::string graph_error_code;
   std::string request_id;
   std::string client_request_id;
-  std::string message;            // redacted and cut when serialized
+  std::string message;  // redacted and cut when serialized
   int attempts = 0;
-  std::string at;                 // RFC 3339 UTC
+  std::string at;  // RFC 3339 UTC
 
   // JSON object for finish_sync_run; the message passes through
   // tinv::redact_secrets and is cut to 512 characters.

@@ -14,10 +14,14 @@ namespace {
 
 const char* give_up_text(GiveUpReason r) {
   switch (r) {
-    case GiveUpReason::AttemptsExhausted: return "retries exhausted";
-    case GiveUpReason::BudgetExhausted: return "request time budget exhausted";
-    case GiveUpReason::Cancelled: return "cancelled";
-    default: return "not retryable";
+    case GiveUpReason::AttemptsExhausted:
+      return "retries exhausted";
+    case GiveUpReason::BudgetExhausted:
+      return "request time budget exhausted";
+    case GiveUpReason::Cancelled:
+      return "cancelled";
+    default:
+      return "not retryable";
   }
 }
 
@@ -29,7 +33,11 @@ std::string url_for_log(const std::string& url) { return url.substr(0, url.find(
 
 GraphClient::GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log,
                          GraphClientConfig config, Uniform uniform)
-    : transport_(transport), clock_(clock), gate_(gate), log_(log), config_(config),
+    : transport_(transport),
+      clock_(clock),
+      gate_(gate),
+      log_(log),
+      config_(config),
       uniform_(std::move(uniform)) {}
 
 JsonResult GraphClient::get(const RequestContext& ctx, const std::string& url,
@@ -38,8 +46,7 @@ JsonResult GraphClient::get(const RequestContext& ctx, const std::string& url,
 }
 
 TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::string& token_url,
-                                     const std::function<std::string()>& make_body,
-                                     AccessToken& out) {
+                                     const std::function<std::string()>& make_body, AccessToken& out) {
   if (ctx.metrics) ++ctx.metrics->token_requests;
   JsonResult r = execute(ctx, Kind::Token, token_url, "", make_body);
   TokenResult t;
@@ -53,11 +60,12 @@ TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::strin
   auto exp = b.find("expires_in");
   double lifetime = 0;
   if (exp != b.end()) {
-    if (exp->is_number()) lifetime = exp->get<double>();
-    else if (exp->is_string()) lifetime = std::atof(exp->get_ref<const std::string&>().c_str());
+    if (exp->is_number())
+      lifetime = exp->get<double>();
+    else if (exp->is_string())
+      lifetime = std::atof(exp->get_ref<const std::string&>().c_str());
   }
-  if (tok == b.end() || !tok->is_string() || tok->get_ref<const std::string&>().empty() ||
-      !(lifetime > 0)) {
+  if (tok == b.end() || !tok->is_string() || tok->get_ref<const std::string&>().empty() || !(lifetime > 0)) {
     t.error.code = codes::kAuthFailed;
     t.error.message = "token response without access_token/expires_in";
     t.error.request_id = r.request_id;
@@ -181,11 +189,15 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
           result.ok = true;
           result.request_id = resp.request_id;
           if (log_.enabled(LogLevel::Debug)) {
-            log_.debug("http", {{"tenant", ctx.tenant}, {"type", policy_type}, {"status", resp.status},
-                                {"url", url_for_log(url)}, {"attempt", result.attempts},
-                                {"request_id", resp.request_id},
-                                {"client_request_id", client_request_id},
-                                {"ms", static_cast<long>(seconds_between(attempt_started, clock_.now()) * 1000)}});
+            log_.debug("http",
+                       {{"tenant", ctx.tenant},
+                        {"type", policy_type},
+                        {"status", resp.status},
+                        {"url", url_for_log(url)},
+                        {"attempt", result.attempts},
+                        {"request_id", resp.request_id},
+                        {"client_request_id", client_request_id},
+                        {"ms", static_cast<long>(seconds_between(attempt_started, clock_.now()) * 1000)}});
           }
           return result;
         }
@@ -207,17 +219,21 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
 
     const double elapsed_now = seconds_between(started, clock_.now());
     RetryDecision d = decide_retry(rc, cls, ra, elapsed_now, counters, uniform_);
-    const std::string what =
-        resp.error != TransportError::None ? resp.error_message
-        : cls == AttemptClass::BadResponse ? "response body is not a JSON object"
-                                           : "HTTP " + std::to_string(resp.status);
+    const std::string what = resp.error != TransportError::None ? resp.error_message
+                             : cls == AttemptClass::BadResponse ? "response body is not a JSON object"
+                                                                : "HTTP " + std::to_string(resp.status);
     if (d.retry) {
       if (ctx.metrics) ++ctx.metrics->retries;
       log_.info(cls == AttemptClass::Throttled ? "throttled, retrying" : "request failed, retrying",
-                {{"tenant", ctx.tenant}, {"type", policy_type}, {"status", resp.status},
-                 {"error", what}, {"retry_in_s", std::round(d.delay_s * 1000) / 1000},
-                 {"retry_after", resp.retry_after}, {"attempt", result.attempts},
-                 {"request_id", resp.request_id}, {"client_request_id", client_request_id}});
+                {{"tenant", ctx.tenant},
+                 {"type", policy_type},
+                 {"status", resp.status},
+                 {"error", what},
+                 {"retry_in_s", std::round(d.delay_s * 1000) / 1000},
+                 {"retry_after", resp.retry_after},
+                 {"attempt", result.attempts},
+                 {"request_id", resp.request_id},
+                 {"client_request_id", client_request_id}});
       if (!clock_.sleep_for(Seconds(d.delay_s), stop)) {
         return fail(codes::kCancelled, 0, nullptr, "cancelled");
       }
@@ -229,8 +245,8 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     if (kind == Kind::Token) {
       code = codes::kAuthFailed;
       // Rejected credentials (4xx other than 429) will not get better.
-      result.fatal = resp.error == TransportError::None && resp.status >= 400 &&
-                     resp.status < 500 && resp.status != 429 && resp.status != 408;
+      result.fatal = resp.error == TransportError::None && resp.status >= 400 && resp.status < 500 &&
+                     resp.status != 429 && resp.status != 408;
     } else if (cls == AttemptClass::Transport) {
       code = resp.error == TransportError::Timeout ? codes::kTimeout : codes::kNetworkError;
       if (resp.error == TransportError::TooLarge) code = codes::kGraphBadResponse;
@@ -242,17 +258,21 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     std::string message = kind == Kind::Token ? "token request failed: " : "";
     message += what;
     if (d.reason == GiveUpReason::AttemptsExhausted || d.reason == GiveUpReason::BudgetExhausted) {
-      message += " (" + std::string(give_up_text(d.reason)) + " after " +
-                 std::to_string(result.attempts) + " attempts)";
+      message += " (" + std::string(give_up_text(d.reason)) + " after " + std::to_string(result.attempts) +
+                 " attempts)";
     }
     const bool has_status = resp.error == TransportError::None;
     fail(code, has_status ? resp.status : 0, has_status ? &resp : nullptr, message);
     log_.warn(kind == Kind::Token ? "token request failed" : "graph request failed",
-              {{"tenant", ctx.tenant}, {"type", policy_type}, {"code", result.error.code},
-               {"status", result.error.http_status}, {"graph_error_code", result.error.graph_error_code},
+              {{"tenant", ctx.tenant},
+               {"type", policy_type},
+               {"code", result.error.code},
+               {"status", result.error.http_status},
+               {"graph_error_code", result.error.graph_error_code},
                {"request_id", result.error.request_id},
                {"client_request_id", result.error.client_request_id},
-               {"attempts", result.attempts}, {"message", result.error.message}});
+               {"attempts", result.attempts},
+               {"message", result.error.message}});
     return result;
   }
 }

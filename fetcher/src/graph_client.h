@@ -26,9 +26,9 @@ struct GraphClientConfig {
 
 // What a request needs to know about the tenant run it belongs to.
 struct RequestContext {
-  std::string tenant;            // gate key and log field
-  TokenCache* tokens = nullptr;  // Graph requests only
-  RunMetrics* metrics = nullptr; // may be null
+  std::string tenant;             // gate key and log field
+  TokenCache* tokens = nullptr;   // Graph requests only
+  RunMetrics* metrics = nullptr;  // may be null
   const StopToken* stop = nullptr;
 };
 
@@ -43,8 +43,8 @@ struct JsonResult {
 
 class GraphClient {
  public:
-  GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log,
-              GraphClientConfig config, Uniform uniform);
+  GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log, GraphClientConfig config,
+              Uniform uniform);
 
   // GET `url` (sent byte for byte) with the tenant's bearer token.
   JsonResult get(const RequestContext& ctx, const std::string& url, const std::string& policy_type);

@@ -44,14 +44,13 @@ GraphErrorInfo parse_error_body(std::string_view body) {
       if (unwrap_intune_message(info.message, unwrapped)) info.message = unwrapped;
       // Walk the innerError chain: ids usually sit on the first level, the
       // most specific code on the last.
-      const nlohmann::json* inner = err->contains("innerError") ? &(*err)["innerError"]
+      const nlohmann::json* inner = err->contains("innerError")   ? &(*err)["innerError"]
                                     : err->contains("innererror") ? &(*err)["innererror"]
                                                                   : nullptr;
       int depth = 0;
       while (inner && inner->is_object() && depth++ < 8) {
         if (info.request_id.empty()) info.request_id = str_member(*inner, "request-id");
-        if (info.client_request_id.empty())
-          info.client_request_id = str_member(*inner, "client-request-id");
+        if (info.client_request_id.empty()) info.client_request_id = str_member(*inner, "client-request-id");
         const std::string c = str_member(*inner, "code");
         if (!c.empty()) info.inner_code = c;
         if (info.message.empty()) info.message = str_member(*inner, "message");
@@ -82,15 +81,23 @@ GraphErrorInfo parse_error_body(std::string_view body) {
 
 const char* error_code_for_status(long s) {
   switch (s) {
-    case 400: return codes::kGraphBadRequest;
-    case 401: return codes::kGraphUnauthorized;
-    case 403: return codes::kGraphForbidden;
-    case 404: return codes::kGraphNotFound;
-    case 408: return codes::kTimeout;
-    case 429: return codes::kGraphThrottled;
+    case 400:
+      return codes::kGraphBadRequest;
+    case 401:
+      return codes::kGraphUnauthorized;
+    case 403:
+      return codes::kGraphForbidden;
+    case 404:
+      return codes::kGraphNotFound;
+    case 408:
+      return codes::kTimeout;
+    case 429:
+      return codes::kGraphThrottled;
     case 503:
-    case 504: return codes::kGraphUnavailable;
-    default: break;
+    case 504:
+      return codes::kGraphUnavailable;
+    default:
+      break;
   }
   if (s >= 500) return codes::kGraphServerError;
   if (s >= 400) return codes::kGraphBadRequest;
@@ -98,4 +105,3 @@ const char* error_code_for_status(long s) {
 }
 
 }  // namespace fetch
-

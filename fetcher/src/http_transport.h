@@ -11,27 +11,27 @@
 namespace fetch {
 
 struct HttpRequest {
-  std::string method = "GET";          // GET or POST
-  std::string url;                     // sent byte for byte
-  std::vector<std::string> headers;    // "Name: value"
-  std::string body;                    // POST body (form encoded)
-  double timeout_s = 100.0;            // whole exchange
+  std::string method = "GET";        // GET or POST
+  std::string url;                   // sent byte for byte
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // POST body (form encoded)
+  double timeout_s = 100.0;          // whole exchange
   double connect_timeout_s = 10.0;
-  size_t max_body_bytes = 64u << 20;   // larger bodies fail the attempt
-  const StopToken* stop = nullptr;     // aborts the transfer when requested
+  size_t max_body_bytes = 64u << 20;  // larger bodies fail the attempt
+  const StopToken* stop = nullptr;    // aborts the transfer when requested
 };
 
 enum class TransportError { None, Timeout, Network, TooLarge, Cancelled };
 
 struct HttpResponse {
-  long status = 0;                     // 0 when no response arrived
+  long status = 0;  // 0 when no response arrived
   std::string body;
-  std::string request_id;              // "request-id" header
-  std::string client_request_id;       // "client-request-id" header
-  std::string retry_after;             // "Retry-After" header, raw
+  std::string request_id;         // "request-id" header
+  std::string client_request_id;  // "client-request-id" header
+  std::string retry_after;        // "Retry-After" header, raw
   std::string content_type;
   TransportError error = TransportError::None;
-  std::string error_message;           // libcurl's text (may contain the URL)
+  std::string error_message;  // libcurl's text (may contain the URL)
 };
 
 class Transport {

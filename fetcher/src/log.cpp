@@ -11,29 +11,43 @@
 namespace fetch {
 
 bool parse_log_level(std::string_view s, LogLevel& out) {
-  if (s == "error") out = LogLevel::Error;
-  else if (s == "warn" || s == "warning") out = LogLevel::Warn;
-  else if (s == "info") out = LogLevel::Info;
-  else if (s == "debug") out = LogLevel::Debug;
-  else if (s == "trace") out = LogLevel::Trace;
-  else return false;
+  if (s == "error")
+    out = LogLevel::Error;
+  else if (s == "warn" || s == "warning")
+    out = LogLevel::Warn;
+  else if (s == "info")
+    out = LogLevel::Info;
+  else if (s == "debug")
+    out = LogLevel::Debug;
+  else if (s == "trace")
+    out = LogLevel::Trace;
+  else
+    return false;
   return true;
 }
 
 bool parse_log_format(std::string_view s, LogFormat& out) {
-  if (s == "text") out = LogFormat::Text;
-  else if (s == "json") out = LogFormat::Json;
-  else return false;
+  if (s == "text")
+    out = LogFormat::Text;
+  else if (s == "json")
+    out = LogFormat::Json;
+  else
+    return false;
   return true;
 }
 
 const char* log_level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::Error: return "error";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Info: return "info";
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Trace: return "trace";
+    case LogLevel::Error:
+      return "error";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Trace:
+      return "trace";
   }
   return "info";
 }
@@ -43,7 +57,8 @@ namespace {
 std::string timestamp_ms() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
@@ -76,7 +91,8 @@ nlohmann::json redact_json(const nlohmann::json& v) {
   if (v.is_string()) return tinv::redact_secrets(v.get_ref<const std::string&>());
   if (v.is_object()) {
     nlohmann::json o = nlohmann::json::object();
-    for (auto it = v.begin(); it != v.end(); ++it) o[tinv::redact_secrets(it.key())] = redact_json(it.value());
+    for (auto it = v.begin(); it != v.end(); ++it)
+      o[tinv::redact_secrets(it.key())] = redact_json(it.value());
     return o;
   }
   if (v.is_array()) {

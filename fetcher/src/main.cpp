@@ -103,10 +103,12 @@ int main(int argc, char** argv) {
     }
   });
 
-  log.info("inventory-fetch starting",
-           {{"version", kFetchVersion}, {"tenants", cl.jobs.size()}, {"graph_url", s.graph_url},
-            {"max_concurrency", s.max_concurrency}, {"per_tenant_concurrency", s.per_tenant_concurrency},
-            {"parallel_tenants", s.parallel_tenants}});
+  log.info("inventory-fetch starting", {{"version", kFetchVersion},
+                                        {"tenants", cl.jobs.size()},
+                                        {"graph_url", s.graph_url},
+                                        {"max_concurrency", s.max_concurrency},
+                                        {"per_tenant_concurrency", s.per_tenant_concurrency},
+                                        {"parallel_tenants", s.parallel_tenants}});
 
   MetricsRegistry metrics;
   std::vector<JobResult> results(cl.jobs.size());
@@ -170,13 +172,17 @@ int main(int argc, char** argv) {
 
   if (!s.metrics_file.empty()) {
     std::string err;
-    if (!metrics.write_file(s.metrics_file, err)) log.error("cannot write the metrics file", {{"detail", err}});
+    if (!metrics.write_file(s.metrics_file, err))
+      log.error("cannot write the metrics file", {{"detail", err}});
   }
   const int rc = exit_code_for(results);
   size_t counts[5] = {0, 0, 0, 0, 0};
   for (const auto& r : results) ++counts[static_cast<int>(r.status)];
-  log.info("inventory-fetch done", {{"succeeded", counts[0]}, {"partial", counts[1]}, {"failed", counts[2]},
-                                    {"skipped", counts[3]}, {"config_errors", counts[4]},
+  log.info("inventory-fetch done", {{"succeeded", counts[0]},
+                                    {"partial", counts[1]},
+                                    {"failed", counts[2]},
+                                    {"skipped", counts[3]},
+                                    {"config_errors", counts[4]},
                                     {"exit_code", rc}});
   all_done = true;
   pthread_kill(signal_thread.native_handle(), SIGUSR1);

@@ -20,10 +20,9 @@ const std::vector<std::string>& volatile_keys() {
   // dependentAppCount, supersedingAppCount, supersededAppCount: counters of
   //   other apps' relationships to this one.
   static const std::vector<std::string> keys = {
-      "lastModifiedDateTime", "modifiedDateTime",  "version",
-      "isAssigned",           "lastSyncDateTime",  "usedLicenseCount",
-      "totalLicenseCount",    "dependentAppCount", "supersedingAppCount",
-      "supersededAppCount"};
+      "lastModifiedDateTime", "modifiedDateTime",  "version",           "isAssigned",
+      "lastSyncDateTime",     "usedLicenseCount",  "totalLicenseCount", "dependentAppCount",
+      "supersedingAppCount",  "supersededAppCount"};
   return keys;
 }
 

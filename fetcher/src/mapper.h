@@ -21,7 +21,7 @@ struct StagedRow {
   std::string external_id;
   std::optional<std::string> display_name;  // NULL when the object has none
   nlohmann::json meta = nlohmann::json::object();
-  std::string content_hash;                 // 64 lowercase hex
+  std::string content_hash;  // 64 lowercase hex
 };
 
 struct MapResult {

@@ -57,7 +57,8 @@ double RunMetrics::end_unix() const {
   return end_unix_;
 }
 
-std::shared_ptr<RunMetrics> MetricsRegistry::add_run(const std::string& tenant, const std::string& selection) {
+std::shared_ptr<RunMetrics> MetricsRegistry::add_run(const std::string& tenant,
+                                                     const std::string& selection) {
   auto m = std::make_shared<RunMetrics>();
   m->tenant = tenant;
   m->selection = selection;
@@ -74,10 +75,14 @@ std::vector<std::shared_ptr<RunMetrics>> MetricsRegistry::runs() const {
 std::string prom_label_escape(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -85,8 +90,8 @@ std::string prom_label_escape(const std::string& v) {
 namespace {
 
 std::string labels(const RunMetrics& m, const std::string& extra = {}) {
-  std::string s = "{tenant=\"" + prom_label_escape(m.tenant) + "\",selection=\"" +
-                  prom_label_escape(m.selection) + "\"";
+  std::string s =
+      "{tenant=\"" + prom_label_escape(m.tenant) + "\",selection=\"" + prom_label_escape(m.selection) + "\"";
   if (!extra.empty()) s += "," + extra;
   return s + "}";
 }
@@ -110,8 +115,8 @@ std::string MetricsRegistry::render() const {
           [](const RunMetrics& m) { return m.items.load(); });
   counter("inventory_fetch_pages_total", "Graph pages read by the run.", "counter",
           [](const RunMetrics& m) { return m.pages.load(); });
-  counter("inventory_fetch_requests_total", "HTTP requests sent to Graph and the login endpoint.",
-          "counter", [](const RunMetrics& m) { return m.requests.load(); });
+  counter("inventory_fetch_requests_total", "HTTP requests sent to Graph and the login endpoint.", "counter",
+          [](const RunMetrics& m) { return m.requests.load(); });
   counter("inventory_fetch_retries_total", "Requests repeated after a retryable failure.", "counter",
           [](const RunMetrics& m) { return m.retries.load(); });
   counter("inventory_fetch_throttled_total", "Responses with HTTP 429.", "counter",
@@ -120,8 +125,8 @@ std::string MetricsRegistry::render() const {
           [](const RunMetrics& m) { return m.token_requests.load(); });
   counter("inventory_fetch_run_duration_seconds", "Wall time of the run.", "gauge",
           [](const RunMetrics& m) { return num(m.duration_s()); });
-  counter("inventory_fetch_run_id", "Id of the run in inventory.inventory_sync_runs (0: none).",
-          "gauge", [](const RunMetrics& m) { return m.run_id(); });
+  counter("inventory_fetch_run_id", "Id of the run in inventory.inventory_sync_runs (0: none).", "gauge",
+          [](const RunMetrics& m) { return m.run_id(); });
   counter("inventory_fetch_run_end_timestamp_seconds", "Unix time the run ended.", "gauge",
           [](const RunMetrics& m) { return num(m.end_unix()); });
 
@@ -138,8 +143,8 @@ std::string MetricsRegistry::render() const {
        "# TYPE inventory_fetch_errors_total counter\n";
   for (const auto& m : all) {
     for (const auto& [code, n] : m->errors()) {
-      o << "inventory_fetch_errors_total" << labels(*m, "code=\"" + prom_label_escape(code) + "\"")
-        << ' ' << n << '\n';
+      o << "inventory_fetch_errors_total" << labels(*m, "code=\"" + prom_label_escape(code) + "\"") << ' '
+        << n << '\n';
     }
   }
   o << "# HELP inventory_fetch_max_in_flight Highest number of requests in flight at once.\n"

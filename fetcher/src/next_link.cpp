@@ -15,9 +15,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool valid_host_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-}
+bool valid_host_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'; }
 
 // "." or ".." as a path segment, also percent-encoded ("%2e", "%2E%2e", ...).
 bool is_dot_segment(std::string_view seg) {
@@ -108,8 +106,8 @@ std::optional<GraphBase> parse_graph_base(std::string_view url) {
   return b;
 }
 
-std::string first_page_url(const GraphBase& base, std::string_view api_version,
-                           std::string_view graph_path, int page_size) {
+std::string first_page_url(const GraphBase& base, std::string_view api_version, std::string_view graph_path,
+                           int page_size) {
   while (!graph_path.empty() && graph_path.front() == '/') graph_path.remove_prefix(1);
   std::string url = base.text;
   url += '/';
@@ -129,7 +127,8 @@ bool is_plain_graph_path(std::string_view p) {
   size_t start = 0;
   while (start <= p.size()) {
     const size_t slash = p.find('/', start);
-    const std::string_view seg = p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view seg =
+        p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (seg.empty() || seg == "." || seg == "..") return false;
     for (char c : seg) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
@@ -142,18 +141,23 @@ bool is_plain_graph_path(std::string_view p) {
 
 const char* link_verdict_name(LinkVerdict v) {
   switch (v) {
-    case LinkVerdict::Ok: return "ok";
-    case LinkVerdict::Malformed: return "malformed";
-    case LinkVerdict::OtherScheme: return "other_scheme";
-    case LinkVerdict::OtherHost: return "other_host";
-    case LinkVerdict::OtherApiVersion: return "other_api_version";
-    case LinkVerdict::DotSegments: return "dot_segments";
+    case LinkVerdict::Ok:
+      return "ok";
+    case LinkVerdict::Malformed:
+      return "malformed";
+    case LinkVerdict::OtherScheme:
+      return "other_scheme";
+    case LinkVerdict::OtherHost:
+      return "other_host";
+    case LinkVerdict::OtherApiVersion:
+      return "other_api_version";
+    case LinkVerdict::DotSegments:
+      return "dot_segments";
   }
   return "unknown";
 }
 
-LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version,
-                            std::string_view link) {
+LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version, std::string_view link) {
   auto o = parse_url_origin(link);
   if (!o) return LinkVerdict::Malformed;
   if (o->scheme != base.origin.scheme) return LinkVerdict::OtherScheme;
@@ -164,7 +168,8 @@ LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version,
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    std::string_view seg = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view seg =
+        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (is_dot_segment(seg)) return LinkVerdict::DotSegments;
     if (slash == std::string_view::npos) break;
     start = slash + 1;

@@ -28,15 +28,15 @@ std::optional<UrlOrigin> parse_url_origin(std::string_view url);
 // The configured Graph endpoint: e.g. "https://graph.microsoft.com" (a path
 // prefix is allowed: "http://127.0.0.1:8080/graph").
 struct GraphBase {
-  UrlOrigin origin;    // path holds the prefix without trailing '/'
-  std::string text;    // normalized base text without trailing '/'
+  UrlOrigin origin;  // path holds the prefix without trailing '/'
+  std::string text;  // normalized base text without trailing '/'
 };
 std::optional<GraphBase> parse_graph_base(std::string_view url);
 
 // First request URL of a policy type: <base>/<api_version>/<graph_path>,
 // plus "?$top=N" when page_size > 0.
-std::string first_page_url(const GraphBase& base, std::string_view api_version,
-                           std::string_view graph_path, int page_size);
+std::string first_page_url(const GraphBase& base, std::string_view api_version, std::string_view graph_path,
+                           int page_size);
 
 // A registry graph_path the fetcher is willing to list: segments of
 // letters, digits, '.', '_' and '-' only. Rejects queries ($expand,
@@ -46,7 +46,7 @@ bool is_plain_graph_path(std::string_view graph_path);
 
 enum class LinkVerdict {
   Ok,
-  Malformed,        // not a URL we can parse strictly
+  Malformed,  // not a URL we can parse strictly
   OtherScheme,
   OtherHost,        // host or port differs
   OtherApiVersion,  // path not under <prefix>/<api_version>/
@@ -56,8 +56,7 @@ const char* link_verdict_name(LinkVerdict v);
 
 // Checks a nextLink against the base and the API version of the type being
 // paged. The link itself is then requested byte for byte, never re-encoded.
-LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version,
-                            std::string_view link);
+LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version, std::string_view link);
 
 // Remembers every URL requested while paging one type; a URL seen twice
 // means the server sent us round in circles. Stores 16-byte digests, so the

@@ -22,9 +22,9 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
                            const PageSink& sink, Logger& log) {
   TypeOutcome out;
   if (!is_plain_graph_path(type.graph_path)) {
-    ErrorRecord e = make_error(codes::kGraphBadRequest, type,
-                               "registry graph_path refused (only plain resource paths are listed): " +
-                                   type.graph_path);
+    ErrorRecord e =
+        make_error(codes::kGraphBadRequest, type,
+                   "registry graph_path refused (only plain resource paths are listed): " + type.graph_path);
     out.error_code = e.code;
     out.errors.push_back(std::move(e));
     return out;
@@ -102,8 +102,10 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
     const LinkVerdict v = check_next_link(base, type.api_version, next);
     if (v != LinkVerdict::Ok) {
       // The link goes somewhere the token must not: stop here, send nothing.
-      log.warn("refusing unsafe nextLink", {{"tenant", ctx.tenant}, {"type", type.policy_type},
-                                            {"reason", link_verdict_name(v)}, {"link", next}});
+      log.warn("refusing unsafe nextLink", {{"tenant", ctx.tenant},
+                                            {"type", type.policy_type},
+                                            {"reason", link_verdict_name(v)},
+                                            {"link", next}});
       stop_with(make_error(codes::kPagingUnsafeLink, type,
                            std::string("nextLink refused (") + link_verdict_name(v) + "): " + next));
       break;

@@ -27,14 +27,14 @@ struct TypeOutcome {
   std::string status = "failed";
   int pages = 0;
   long items = 0;
-  std::string error_code;             // first error's code, if any
+  std::string error_code;  // first error's code, if any
   std::vector<ErrorRecord> errors;
-  bool fatal = false;                 // the whole run must stop (credentials)
+  bool fatal = false;  // the whole run must stop (credentials)
 };
 
 struct PagerConfig {
-  int page_size = 0;          // $top on the first request (0: server default)
-  long max_pages = 1000000;   // guard against endless paging
+  int page_size = 0;         // $top on the first request (0: server default)
+  long max_pages = 1000000;  // guard against endless paging
 };
 
 // Returns false when the writer cannot take more (run stopping).

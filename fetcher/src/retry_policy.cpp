@@ -20,15 +20,24 @@ AttemptClass classify_status(long s) {
 
 const char* attempt_class_name(AttemptClass c) {
   switch (c) {
-    case AttemptClass::Success: return "success";
-    case AttemptClass::Throttled: return "throttled";
-    case AttemptClass::Unavailable: return "unavailable";
-    case AttemptClass::ServerError: return "server_error";
-    case AttemptClass::Transport: return "transport";
-    case AttemptClass::BadResponse: return "bad_response";
-    case AttemptClass::Unauthorized: return "unauthorized";
-    case AttemptClass::ClientError: return "client_error";
-    case AttemptClass::Cancelled: return "cancelled";
+    case AttemptClass::Success:
+      return "success";
+    case AttemptClass::Throttled:
+      return "throttled";
+    case AttemptClass::Unavailable:
+      return "unavailable";
+    case AttemptClass::ServerError:
+      return "server_error";
+    case AttemptClass::Transport:
+      return "transport";
+    case AttemptClass::BadResponse:
+      return "bad_response";
+    case AttemptClass::Unauthorized:
+      return "unauthorized";
+    case AttemptClass::ClientError:
+      return "client_error";
+    case AttemptClass::Cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -76,8 +85,7 @@ std::optional<double> parse_retry_after(std::string_view value, WallTime now) {
   const std::string date(v);
   const time_t t = curl_getdate(date.c_str(), nullptr);
   if (t == -1) return std::nullopt;
-  const double now_s =
-      std::chrono::duration<double>(now.time_since_epoch()).count();
+  const double now_s = std::chrono::duration<double>(now.time_since_epoch()).count();
   return std::max(0.0, static_cast<double>(t) - now_s);
 }
 
@@ -88,9 +96,8 @@ double backoff_delay(const RetryConfig& cfg, int retries_made, double u) {
   return factor * ceiling;
 }
 
-RetryDecision decide_retry(const RetryConfig& cfg, AttemptClass c,
-                           std::optional<double> retry_after_s, double elapsed_s,
-                           RetryCounters& counters, const Uniform& uniform) {
+RetryDecision decide_retry(const RetryConfig& cfg, AttemptClass c, std::optional<double> retry_after_s,
+                           double elapsed_s, RetryCounters& counters, const Uniform& uniform) {
   RetryDecision d;
   int* counter = nullptr;
   int limit = 0;

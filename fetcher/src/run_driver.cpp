@@ -16,11 +16,16 @@ namespace fetch {
 
 const char* job_status_name(JobStatus s) {
   switch (s) {
-    case JobStatus::Succeeded: return "succeeded";
-    case JobStatus::Partial: return "partial";
-    case JobStatus::Failed: return "failed";
-    case JobStatus::Skipped: return "skipped";
-    case JobStatus::ConfigError: return "config_error";
+    case JobStatus::Succeeded:
+      return "succeeded";
+    case JobStatus::Partial:
+      return "partial";
+    case JobStatus::Failed:
+      return "failed";
+    case JobStatus::Skipped:
+      return "skipped";
+    case JobStatus::ConfigError:
+      return "config_error";
   }
   return "failed";
 }
@@ -153,7 +158,8 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     }
     return result;
   }
-  log.info("run started", fields({{"run_id", result.run_id}, {"correlation_id", correlation_id},
+  log.info("run started", fields({{"run_id", result.run_id},
+                                  {"correlation_id", correlation_id},
                                   {"types", job.policy_types.size()}}));
 
   std::vector<ErrorRecord> errors;
@@ -219,9 +225,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     TokenResult r = sv.client.fetch_token(
         ctx, token_url,
         [&] {
-          const long long now = static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                           sv.clock.wall_now().time_since_epoch())
-                                                           .count());
+          const long long now = static_cast<long long>(
+              std::chrono::duration_cast<std::chrono::seconds>(sv.clock.wall_now().time_since_epoch())
+                  .count());
           return token_request_body(cred, scope, token_url, now, random_uuid());
         },
         out);
@@ -258,8 +264,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
             o.error_code = e.code;
             o.errors.push_back(e);
           } else {
-            o = enumerate_type(sv.client, ctx, *base, type, i, pcfg,
-                               [&](PageBatch&& b) { return queue.push(std::move(b), run_stop); }, log);
+            o = enumerate_type(
+                sv.client, ctx, *base, type, i, pcfg,
+                [&](PageBatch&& b) { return queue.push(std::move(b), run_stop); }, log);
           }
           metrics->set_current_type(type.policy_type, false);
           if (o.fatal) stop_run(o.error_code);
@@ -279,8 +286,8 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     bool db_broken = false;
     auto db_fail = [&](const PgError& e, const char* what) {
       errors.push_back(db_error(std::string(what) + ": " + e.what(), e.sqlstate()));
-      log.error("database error, stopping the run", fields({{"step", what}, {"detail", e.what()},
-                                                            {"sqlstate", e.sqlstate()}}));
+      log.error("database error, stopping the run",
+                fields({{"step", what}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
       metrics->add_error(codes::kDbError);
       fatal = true;
       db_broken = true;
@@ -358,7 +365,8 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       }
       for (const auto& e : o.errors) metrics->add_error(e.code);
       if (o.fatal) fatal = true;
-      LogFields tf = {{"type", type.policy_type}, {"status", o.status}, {"pages", o.pages}, {"items", o.items}};
+      LogFields tf = {
+          {"type", type.policy_type}, {"status", o.status}, {"pages", o.pages}, {"items", o.items}};
       if (!o.error_code.empty()) tf.emplace_back("error", o.error_code);
       log.info("policy type done", fields(tf));
       type_outcomes[td.type_index] = std::move(o);
@@ -408,9 +416,12 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                                         : JobStatus::Failed;
   finish_metrics(fenced ? "failed" : status);
 
-  LogFields summary = {{"run_id", result.run_id}, {"status", fenced ? "failed" : status},
-                       {"items", metrics->items.load()}, {"pages", metrics->pages.load()},
-                       {"requests", metrics->requests.load()}, {"retries", metrics->retries.load()},
+  LogFields summary = {{"run_id", result.run_id},
+                       {"status", fenced ? "failed" : status},
+                       {"items", metrics->items.load()},
+                       {"pages", metrics->pages.load()},
+                       {"requests", metrics->requests.load()},
+                       {"retries", metrics->retries.load()},
                        {"throttled", metrics->throttled.load()}};
   if (!fenced) {
     const nlohmann::json row = store->run_row(result.run_id);

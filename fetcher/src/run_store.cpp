@@ -68,16 +68,14 @@ void PgRunStore::apply(long long run_id) {
   conn_.exec("CALL inventory.apply_staged($1::bigint)", {std::to_string(run_id)});
 }
 
-void PgRunStore::complete_type(long long run_id, const std::string& policy_type,
-                               const std::string& status, int pages, long items_seen,
-                               const std::string& error_code) {
+void PgRunStore::complete_type(long long run_id, const std::string& policy_type, const std::string& status,
+                               int pages, long items_seen, const std::string& error_code) {
   conn_.copy_end();
   PgParams p = {std::to_string(run_id), policy_type, status, std::to_string(pages),
                 std::to_string(items_seen)};
   p.push_back(error_code.empty() ? std::nullopt : std::optional<std::string>(error_code));
   conn_.exec(
-      "SELECT inventory.complete_policy_type($1::bigint, $2::text, $3::text, $4::int, $5::int, $6::text)",
-      p);
+      "SELECT inventory.complete_policy_type($1::bigint, $2::text, $3::text, $4::int, $5::int, $6::text)", p);
 }
 
 void PgRunStore::finish(long long run_id, const std::string& status, const nlohmann::json& errors) {

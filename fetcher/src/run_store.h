@@ -30,9 +30,8 @@ class RunStore {
   virtual void stage_put(std::string_view copy_text) { stage(copy_text); }
   virtual void stage_end() {}
   virtual void apply(long long run_id) = 0;
-  virtual void complete_type(long long run_id, const std::string& policy_type,
-                             const std::string& status, int pages, long items_seen,
-                             const std::string& error_code) = 0;
+  virtual void complete_type(long long run_id, const std::string& policy_type, const std::string& status,
+                             int pages, long items_seen, const std::string& error_code) = 0;
   virtual void finish(long long run_id, const std::string& status, const nlohmann::json& errors) = 0;
   // The run's row as JSON (for the summary log line); empty object if unknown.
   virtual nlohmann::json run_row(long long run_id) = 0;
@@ -48,8 +47,8 @@ class PgRunStore final : public RunStore {
   void stage_put(std::string_view copy_text) override;
   void stage_end() override;
   void apply(long long run_id) override;
-  void complete_type(long long run_id, const std::string& policy_type, const std::string& status,
-                     int pages, long items_seen, const std::string& error_code) override;
+  void complete_type(long long run_id, const std::string& policy_type, const std::string& status, int pages,
+                     long items_seen, const std::string& error_code) override;
   void finish(long long run_id, const std::string& status, const nlohmann::json& errors) override;
   nlohmann::json run_row(long long run_id) override;
 

@@ -50,8 +50,9 @@ bool ThrottleGate::acquire(const std::string& tenant, const StopToken& stop, Ste
     // Wake on release/throttle, at the end of a pause, or to look at `stop`.
     auto wait = std::chrono::milliseconds(50);
     if (t.limiter.paused(now)) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                t.limiter.paused_until - now) + std::chrono::milliseconds(1));
+      wait =
+          std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(t.limiter.paused_until - now) +
+                             std::chrono::milliseconds(1));
     }
     cv_.wait_for(lock, wait);
   }
@@ -67,8 +68,7 @@ void ThrottleGate::release(const std::string& tenant) {
   cv_.notify_all();
 }
 
-void ThrottleGate::release_throttled(const std::string& tenant, SteadyTime request_started,
-                                     double pause_s) {
+void ThrottleGate::release_throttled(const std::string& tenant, SteadyTime request_started, double pause_s) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     Tenant& t = tenant_locked(tenant);

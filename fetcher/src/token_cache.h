@@ -23,9 +23,9 @@ struct AccessToken {
 
 struct TokenResult {
   bool ok = false;
-  std::string token;      // when ok
-  ErrorRecord error;      // when not ok
-  bool permanent = false; // the credentials were rejected: do not ask again
+  std::string token;       // when ok
+  ErrorRecord error;       // when not ok
+  bool permanent = false;  // the credentials were rejected: do not ask again
 };
 
 // Performs one token acquisition (with its own retries). Returns the token

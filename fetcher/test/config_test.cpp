@@ -1,6 +1,6 @@
 // Command line and config file: jobs, credentials sources, overrides, errors.
-#include "cli.h"
 #include "config.h"
+#include "cli.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -47,10 +47,27 @@ TEST(Selection, PolicyTypesAreCheckedAndDeduplicated) {
 
 TEST(Cli, SingleTenantWithSecretFile) {
   Files f;
-  CommandLine cl = parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["deviceConfiguration"]})",
-                          "--db", "dbname=x", "--client-id", "app", "--client-secret-file", f.dir + "/secret",
-                          "--graph-url", "http://127.0.0.1:9999/", "--login-url", "http://127.0.0.1:9999",
-                          "--max-concurrency", "3", "--per-tenant-concurrency", "2", "--log-format", "json"});
+  CommandLine cl = parse({"sync",
+                          "--tenant",
+                          kTenantA,
+                          "--selection",
+                          R"({"policy_types":["deviceConfiguration"]})",
+                          "--db",
+                          "dbname=x",
+                          "--client-id",
+                          "app",
+                          "--client-secret-file",
+                          f.dir + "/secret",
+                          "--graph-url",
+                          "http://127.0.0.1:9999/",
+                          "--login-url",
+                          "http://127.0.0.1:9999",
+                          "--max-concurrency",
+                          "3",
+                          "--per-tenant-concurrency",
+                          "2",
+                          "--log-format",
+                          "json"});
   ASSERT_EQ(cl.exit_code, -1);
   ASSERT_EQ(cl.jobs.size(), 1u);
   EXPECT_EQ(cl.jobs[0].tenant, "6f1c2b3a-0000-4000-8000-000000000001");  // lowercased
@@ -65,8 +82,8 @@ TEST(Cli, SingleTenantWithSecretFile) {
 
 TEST(Cli, SecretFromDefaultEnvironmentVariable) {
   setenv("INVENTORY_CLIENT_SECRET", "env-secret", 1);
-  CommandLine cl = parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})",
-                          "--client-id", "app"});
+  CommandLine cl =
+      parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id", "app"});
   unsetenv("INVENTORY_CLIENT_SECRET");
   ASSERT_EQ(cl.jobs.size(), 1u);
   EXPECT_EQ(cl.jobs[0].credential.secret.reveal(), "env-secret");
@@ -87,29 +104,35 @@ TEST(Cli, UsageErrorsExitTwoAndHelpExitsZero) {
                       "--client-id", "x"}),
                ConfigError);
   setenv("INVENTORY_CLIENT_SECRET", "s", 1);
-  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", "{not json", "--client-id", "x"}), ConfigError);
-  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id", "x",
-                      "--graph-url", "http://graph.example.com"}),
+  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", "{not json", "--client-id", "x"}),
+               ConfigError);
+  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id",
+                      "x", "--graph-url", "http://graph.example.com"}),
                ConfigError);  // plain http only towards loopback
-  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id", "x",
-                      "--max-concurrency", "0"}),
+  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id",
+                      "x", "--max-concurrency", "0"}),
                ConfigError);
   unsetenv("INVENTORY_CLIENT_SECRET");
-  EXPECT_THROW(parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id", "x"}),
-               ConfigError);  // no secret anywhere
+  EXPECT_THROW(
+      parse({"sync", "--tenant", kTenantA, "--selection", R"({"policy_types":["a"]})", "--client-id", "x"}),
+      ConfigError);  // no secret anywhere
 }
 
 TEST(ConfigFile, ManyTenantsWithDefaultsAndOwnCredentials) {
   Files f;
   setenv("TENANT_B_SECRET", "b-secret", 1);
-  const std::string path = f.write("c.json", R"({
+  const std::string path =
+      f.write("c.json", R"({
     "db": "dbname=inv", "max_concurrency": 8, "per_tenant_concurrency": 3, "batch_size": 100,
     "graph_url": "http://127.0.0.1:1", "login_url": "http://127.0.0.1:1",
-    "defaults": {"client_id": "app", "client_secret_file": ")" + f.dir + R"(/secret",
+    "defaults": {"client_id": "app", "client_secret_file": ")" +
+                            f.dir + R"(/secret",
                  "selection": {"policy_types": ["deviceConfiguration"]}},
     "tenants": [
-      {"tenant_id": ")" + std::string(kTenantA) + R"(", "name": "contoso"},
-      {"tenant_id": ")" + std::string(kTenantB) + R"(", "client_id": "other", "client_secret_env": "TENANT_B_SECRET",
+      {"tenant_id": ")" + std::string(kTenantA) +
+                            R"(", "name": "contoso"},
+      {"tenant_id": ")" + std::string(kTenantB) +
+                            R"(", "client_id": "other", "client_secret_env": "TENANT_B_SECRET",
        "selection": {"policy_types": ["a", "b"]}}
     ]})");
   CommandLine cl = parse({"sync", "--config", path, "--max-concurrency", "5"});
@@ -132,15 +155,14 @@ TEST(ConfigFile, Errors) {
   const std::string t = std::string("\"tenant_id\":\"") + kTenantA + "\"";
   const std::string sec = "\"client_id\":\"a\",\"client_secret_file\":\"" + f.dir + "/secret\"";
   const std::string sel = "\"selection\":{\"policy_types\":[\"x\"]}";
-  for (const std::string& doc : {
-           std::string("[]"),
-           std::string("{\"tenants\":[]}"),
-           "{\"tenants\":[{" + t + "," + sec + "}]}",                                      // no selection
-           "{\"tenants\":[{" + t + "," + sec + "," + sel + ",\"client_secret\":\"x\"}]}",  // inline secret
-           "{\"tenants\":[{" + t + "," + sec + "," + sel + ",\"colour\":1}]}",             // unknown key
-           "{\"typo\":1,\"tenants\":[{" + t + "," + sec + "," + sel + "}]}",
-           "{\"tenants\":[{" + t + "," + sec + "," + sel + "},{" + t + "," + sec + "," + sel + "}]}",  // twice
-           "{\"max_concurrency\":\"8\",\"tenants\":[{" + t + "," + sec + "," + sel + "}]}"}) {
+  for (const std::string& doc :
+       {std::string("[]"), std::string("{\"tenants\":[]}"),
+        "{\"tenants\":[{" + t + "," + sec + "}]}",                                      // no selection
+        "{\"tenants\":[{" + t + "," + sec + "," + sel + ",\"client_secret\":\"x\"}]}",  // inline secret
+        "{\"tenants\":[{" + t + "," + sec + "," + sel + ",\"colour\":1}]}",             // unknown key
+        "{\"typo\":1,\"tenants\":[{" + t + "," + sec + "," + sel + "}]}",
+        "{\"tenants\":[{" + t + "," + sec + "," + sel + "},{" + t + "," + sec + "," + sel + "}]}",  // twice
+        "{\"max_concurrency\":\"8\",\"tenants\":[{" + t + "," + sec + "," + sel + "}]}"}) {
     EXPECT_THROW(parse_config(nlohmann::json::parse(doc), Settings{}, {}), ConfigError) << doc;
   }
   EXPECT_NO_THROW(parse_config(nlohmann::json::parse("{\"tenants\":[{" + t + "," + sec + "," + sel + "}]}"),

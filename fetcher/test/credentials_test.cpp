@@ -84,7 +84,8 @@ TEST(Base64Url, NoPaddingUrlAlphabet) {
 
 TEST(FormEncode, EncodesReservedCharacters) {
   EXPECT_EQ(form_encode("a b+c/d=e&f~g"), "a%20b%2Bc%2Fd%3De%26f~g");
-  EXPECT_EQ(form_encode("https://graph.microsoft.com/.default"), "https%3A%2F%2Fgraph.microsoft.com%2F.default");
+  EXPECT_EQ(form_encode("https://graph.microsoft.com/.default"),
+            "https%3A%2F%2Fgraph.microsoft.com%2F.default");
 }
 
 TEST(Secrets, FileIsTrimmedAndEnvIsRead) {
@@ -161,9 +162,10 @@ TEST(TokenBody, SecretAndAssertionForms) {
   c.client_id = "app id";
   c.secret = SecretString("a+b/c=");
   const std::string body = token_request_body(c, "https://graph.microsoft.com/.default", "u", 0, "j");
-  EXPECT_EQ(body,
-            "grant_type=client_credentials&client_id=app%20id&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-            "&client_secret=a%2Bb%2Fc%3D");
+  EXPECT_EQ(
+      body,
+      "grant_type=client_credentials&client_id=app%20id&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+      "&client_secret=a%2Bb%2Fc%3D");
   TempDir dir;
   TestCert tc(dir.path);
   c.certificate = CertificateCredential::load(tc.cert_file, tc.key_file, SecretString());

@@ -10,8 +10,9 @@ namespace fetch::testing {
 
 class FakeClock final : public Clock {
  public:
-  FakeClock() : steady_(std::chrono::steady_clock::time_point(std::chrono::hours(1000))),
-                wall_(std::chrono::system_clock::from_time_t(1764158400)) {}  // 2025-11-26T12:00:00Z
+  FakeClock()
+      : steady_(std::chrono::steady_clock::time_point(std::chrono::hours(1000))),
+        wall_(std::chrono::system_clock::from_time_t(1764158400)) {}  // 2025-11-26T12:00:00Z
 
   SteadyTime now() const override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -42,7 +42,9 @@ struct Harness {
     ctx.metrics = &metrics;
     ctx.stop = &stop;
   }
-  JsonResult get() { return client.get(ctx, "https://graph.example/beta/x?$skiptoken=a%253d", "deviceConfiguration"); }
+  JsonResult get() {
+    return client.get(ctx, "https://graph.example/beta/x?$skiptoken=a%253d", "deviceConfiguration");
+  }
 };
 
 const char* kPage = R"({"value":[]})";
@@ -98,7 +100,8 @@ TEST(GraphClient, FreshClientRequestIdPerLogicalRequest) {
 
 TEST(GraphClient, ThrottledGivesUpAfterFiveRetries) {
   Harness h;
-  for (int i = 0; i < 6; ++i) h.transport.push(reply(429, read_vector("error_429_intune_observed_msendpointmgr.json")));
+  for (int i = 0; i < 6; ++i)
+    h.transport.push(reply(429, read_vector("error_429_intune_observed_msendpointmgr.json")));
   JsonResult r = h.get();
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(r.attempts, 6);
@@ -206,8 +209,9 @@ TEST(GraphClient, TokenRequestRejectedIsFatalAndLeaksNothing) {
   const std::string secret = "Zq8Q~SuperSecretValue0123456789abcdefghij";
   h.transport.push(reply(401, read_vector("oauth_token_error_invalid_client_7000215.json")));
   AccessToken out;
-  TokenResult t = h.client.fetch_token(h.ctx, "https://login.example/t/oauth2/v2.0/token",
-                                       [&] { return "grant_type=client_credentials&client_secret=" + secret; }, out);
+  TokenResult t = h.client.fetch_token(
+      h.ctx, "https://login.example/t/oauth2/v2.0/token",
+      [&] { return "grant_type=client_credentials&client_secret=" + secret; }, out);
   EXPECT_FALSE(t.ok);
   EXPECT_TRUE(t.permanent);
   EXPECT_EQ(t.error.code, "auth_failed");
@@ -224,8 +228,8 @@ TEST(GraphClient, TokenEndpointThrottlingIsRetriedThenSucceeds) {
   h.transport.push(reply(429, "{}", "1"));
   h.transport.push(reply(200, read_vector("oauth_token_success_client_credentials.json")));
   AccessToken out;
-  TokenResult t = h.client.fetch_token(h.ctx, "https://login.example/t/oauth2/v2.0/token",
-                                       [] { return std::string("x=1"); }, out);
+  TokenResult t = h.client.fetch_token(
+      h.ctx, "https://login.example/t/oauth2/v2.0/token", [] { return std::string("x=1"); }, out);
   ASSERT_TRUE(t.ok);
   EXPECT_EQ(out.lifetime_s, 3599);
   EXPECT_EQ(out.value.rfind("eyJ0eXAi", 0), 0u);

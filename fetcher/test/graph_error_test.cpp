@@ -14,7 +14,8 @@ TEST(GraphError, IntuneJsonInsideMessageEnvelopeIsUnwrapped) {
   GraphErrorInfo e = parse_error_body(read_vector("error_400_intune_nested_message_envelope.json"));
   ASSERT_TRUE(e.parsed);
   EXPECT_EQ(e.code, "BadRequest");
-  EXPECT_EQ(e.message.rfind("An error has occurred - Operation ID (for customer support): ", 0), 0u) << e.message;
+  EXPECT_EQ(e.message.rfind("An error has occurred - Operation ID (for customer support): ", 0), 0u)
+      << e.message;
   EXPECT_NE(e.message.find("Activity ID: 36d08b49-8070-4064-adb1-ee88213899fb"), std::string::npos);
   EXPECT_EQ(e.message.find("_version"), std::string::npos);  // the wrapper is gone
   EXPECT_EQ(e.request_id, "36d08b49-8070-4064-adb1-ee88213899fb");
@@ -94,8 +95,10 @@ TEST(ErrorRecord, JsonIsRedactedAndBounded) {
   e.graph_error_code = "BadRequest";
   e.request_id = "r";
   e.client_request_id = "c";
-  e.message = "echo: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz and "
-              "client_secret=Sup3rS3cret~value " + std::string(2000, 'y');
+  e.message =
+      "echo: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlMTIz and "
+      "client_secret=Sup3rS3cret~value " +
+      std::string(2000, 'y');
   e.attempts = 2;
   e.at = "2026-01-01T00:00:00Z";
   const auto j = e.to_json();

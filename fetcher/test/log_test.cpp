@@ -7,7 +7,8 @@ using namespace fetch;
 
 namespace {
 
-const char* kJwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ0ZW5hbnQiLCJub25jZSI6IjEyMyJ9.QUJDREVGR0hJSktMTU5P";
+const char* kJwt =
+    "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ0ZW5hbnQiLCJub25jZSI6IjEyMyJ9.QUJDREVGR0hJSktMTU5P";
 const char* kSecret = "Kx8Q~abcdefghijklmnopqrstuvwxyz0123456789";
 
 std::string capture(LogFormat f, const std::function<void(Logger&)>& body) {

@@ -13,7 +13,8 @@ using fetch::testing::vector_json;
 
 namespace {
 
-const PolicyType kSettingsCatalog{"settingsCatalogPolicy", "deviceManagement/configurationPolicies", "beta", "name"};
+const PolicyType kSettingsCatalog{"settingsCatalogPolicy", "deviceManagement/configurationPolicies", "beta",
+                                  "name"};
 const PolicyType kDeviceConfig{"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta",
                                "displayName"};
 const PolicyType kCompliance{"deviceCompliancePolicy", "deviceManagement/deviceCompliancePolicies", "beta",
@@ -71,8 +72,8 @@ TEST(Mapper, CompliancePolicyFromRealBody) {
 }
 
 TEST(Mapper, TechnologiesCommaStringBecomesArray) {
-  nlohmann::json item = {{"id", "a"}, {"name", "n"}, {"technologies", "mdm,microsoftSense"},
-                         {"platforms", "windows10"}};
+  nlohmann::json item = {
+      {"id", "a"}, {"name", "n"}, {"technologies", "mdm,microsoftSense"}, {"platforms", "windows10"}};
   MapResult r = map_item(kSettingsCatalog, item);
   EXPECT_EQ(r.row.meta["technologies"], nlohmann::json::array({"mdm", "microsoftSense"}));
   EXPECT_EQ(r.row.meta["platform"], "windows10");
@@ -100,12 +101,8 @@ TEST(Mapper, AlternativeFieldNames) {
 }
 
 TEST(Mapper, MappingProblemsBecomeWarningsNotFailures) {
-  nlohmann::json item = {{"id", "c"},
-                         {"displayName", "x"},
-                         {"createdDateTime", "yesterday"},
-                         {"isAssigned", "yes"},
-                         {"settingCount", "12"},
-                         {"technologies", 5}};
+  nlohmann::json item = {{"id", "c"},           {"displayName", "x"},   {"createdDateTime", "yesterday"},
+                         {"isAssigned", "yes"}, {"settingCount", "12"}, {"technologies", 5}};
   MapResult r = map_item(kSettingsCatalog, item);  // name field is "name": falls back to displayName
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(*r.row.display_name, "x");
@@ -133,7 +130,8 @@ TEST(Mapper, ItemsWithoutUsableIdAreRejected) {
 }
 
 TEST(Mapper, NulCharactersNeverReachPostgres) {
-  nlohmann::json item = {{"id", "e"}, {"displayName", std::string("a\0b", 3)}, {"state", std::string("x\0", 2)}};
+  nlohmann::json item = {
+      {"id", "e"}, {"displayName", std::string("a\0b", 3)}, {"state", std::string("x\0", 2)}};
   MapResult r = map_item(kDeviceConfig, item);
   EXPECT_EQ(*r.row.display_name, "ab");
   EXPECT_EQ(r.row.meta["state"], "x");
@@ -195,7 +193,8 @@ TEST(CopyFormat, EscapesTextFieldsAndWritesNull) {
   append_copy_row(out, "deviceConfiguration", row);
   EXPECT_EQ(out,
             "deviceConfiguration\tid\\twith\\ttabs\tline1\\nline2\\r\\\\end \"quoted\" \xF0\x9F\x98\x80\t"
-            "{\"state\":\"a\\\\\\\\b\\\\tc\"}\t" + std::string(64, 'a') + "\n");
+            "{\"state\":\"a\\\\\\\\b\\\\tc\"}\t" +
+                std::string(64, 'a') + "\n");
   row.display_name.reset();
   out.clear();
   append_copy_row(out, "t", row);

@@ -34,14 +34,13 @@ TEST(UrlOrigin, ParsesSchemeHostPortPathQuery) {
 }
 
 TEST(UrlOrigin, RejectsAmbiguousOrForeignShapes) {
-  for (const char* bad : {"ftp://graph.microsoft.com/beta/x", "//graph.microsoft.com/beta",
-                          "https://user:pw@graph.microsoft.com/beta/x",
-                          "https://graph.microsoft.com@evil.example/beta/x",
-                          "https://evil.example\\@graph.microsoft.com/beta/x",
-                          "https://graph.microsoft.com/beta/x#frag", "https://graph.microsoft.com/be ta",
-                          "https://graph.microsoft.com:/beta", "https://graph.microsoft.com:99999/beta",
-                          "https://graph.microsoft.com%2eevil.example/beta", "https:///beta",
-                          "https://graph.microsoft.com\t/beta", "/beta/x?$skiptoken=1"}) {
+  for (const char* bad :
+       {"ftp://graph.microsoft.com/beta/x", "//graph.microsoft.com/beta",
+        "https://user:pw@graph.microsoft.com/beta/x", "https://graph.microsoft.com@evil.example/beta/x",
+        "https://evil.example\\@graph.microsoft.com/beta/x", "https://graph.microsoft.com/beta/x#frag",
+        "https://graph.microsoft.com/be ta", "https://graph.microsoft.com:/beta",
+        "https://graph.microsoft.com:99999/beta", "https://graph.microsoft.com%2eevil.example/beta",
+        "https:///beta", "https://graph.microsoft.com\t/beta", "/beta/x?$skiptoken=1"}) {
     EXPECT_FALSE(parse_url_origin(bad).has_value()) << bad;
   }
 }
@@ -63,7 +62,8 @@ TEST(NextLink, AcceptsSameOriginAndVersion) {
                             "$skiptoken=Q3VycmVudFBhZ2U9MiUyNmxhc3RJZD1hYmM%253d"),
             LinkVerdict::Ok);
   // Default port spelled out, host case: still the same origin.
-  EXPECT_EQ(check_next_link(b, "beta", "https://GRAPH.microsoft.com:443/beta/x?$skiptoken=1"), LinkVerdict::Ok);
+  EXPECT_EQ(check_next_link(b, "beta", "https://GRAPH.microsoft.com:443/beta/x?$skiptoken=1"),
+            LinkVerdict::Ok);
 }
 
 TEST(NextLink, RefusesOtherScheme) {
@@ -78,9 +78,11 @@ TEST(NextLink, RefusesOtherHostOrPort) {
   EXPECT_EQ(check_next_link(b, "beta", "http://localhost:41000/beta/x"), LinkVerdict::OtherHost);
   EXPECT_EQ(check_next_link(b, "beta", "http://127.0.0.1/beta/x"), LinkVerdict::OtherHost);
   GraphBase g = base("https://graph.microsoft.com");
-  EXPECT_EQ(check_next_link(g, "beta", "https://graph.microsoft.com.evil.example/beta/x"), LinkVerdict::OtherHost);
+  EXPECT_EQ(check_next_link(g, "beta", "https://graph.microsoft.com.evil.example/beta/x"),
+            LinkVerdict::OtherHost);
   EXPECT_EQ(check_next_link(g, "beta", "https://graph.microsoft.com:8443/beta/x"), LinkVerdict::OtherHost);
-  EXPECT_EQ(check_next_link(g, "beta", "https://graph.microsoft.com@evil.example/beta/x"), LinkVerdict::Malformed);
+  EXPECT_EQ(check_next_link(g, "beta", "https://graph.microsoft.com@evil.example/beta/x"),
+            LinkVerdict::Malformed);
 }
 
 TEST(NextLink, RefusesOtherApiVersion) {
@@ -98,7 +100,8 @@ TEST(NextLink, RefusesOtherApiVersion) {
 
 TEST(NextLink, RefusesDotSegmentsThatCouldSwitchVersion) {
   GraphBase b = base("https://graph.microsoft.com");
-  EXPECT_EQ(check_next_link(b, "beta", "https://graph.microsoft.com/beta/../v1.0/x"), LinkVerdict::DotSegments);
+  EXPECT_EQ(check_next_link(b, "beta", "https://graph.microsoft.com/beta/../v1.0/x"),
+            LinkVerdict::DotSegments);
   EXPECT_EQ(check_next_link(b, "beta", "https://graph.microsoft.com/beta/%2e%2E/v1.0/x"),
             LinkVerdict::DotSegments);
   EXPECT_EQ(check_next_link(b, "beta", "https://graph.microsoft.com/beta/./x"), LinkVerdict::DotSegments);
@@ -125,11 +128,12 @@ TEST(LoopDetector, SeesRepeatsByteForByte) {
 TEST(GraphPath, OnlyPlainResourcePaths) {
   EXPECT_TRUE(is_plain_graph_path("deviceManagement/deviceConfigurations"));
   EXPECT_TRUE(is_plain_graph_path("/identity/conditionalAccess/policies"));
-  for (const char* bad : {"", "/", "deviceManagement/deviceConfigurations?$expand=assignments",
-                          "deviceManagement/deviceManagementScripts?$select=scriptContent",
-                          "deviceManagement/deviceConfigurations/x/getOmaSettingPlainTextValue(secretReferenceValueId='1')",
-                          "deviceManagement/../users", "deviceManagement//x", "deviceManagement/x/",
-                          "deviceManagement/x#y", "deviceManagement/x y", "https://evil.example/x"}) {
+  for (const char* bad :
+       {"", "/", "deviceManagement/deviceConfigurations?$expand=assignments",
+        "deviceManagement/deviceManagementScripts?$select=scriptContent",
+        "deviceManagement/deviceConfigurations/x/getOmaSettingPlainTextValue(secretReferenceValueId='1')",
+        "deviceManagement/../users", "deviceManagement//x", "deviceManagement/x/", "deviceManagement/x#y",
+        "deviceManagement/x y", "https://evil.example/x"}) {
     EXPECT_FALSE(is_plain_graph_path(bad)) << bad;
   }
 }

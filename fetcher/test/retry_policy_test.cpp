@@ -65,8 +65,8 @@ TEST(RetryAfter, RejectsGarbage) {
 TEST(Backoff, ExponentialWithFullJitterCappedAtSixtySeconds) {
   RetryConfig cfg;
   // u = 0 -> factor 0.5, u -> 1 -> factor 1.
-  EXPECT_DOUBLE_EQ(backoff_delay(cfg, 0, 0.0), 1.0);   // 0.5 * 2
-  EXPECT_DOUBLE_EQ(backoff_delay(cfg, 0, 1.0), 2.0);   // 1.0 * 2
+  EXPECT_DOUBLE_EQ(backoff_delay(cfg, 0, 0.0), 1.0);  // 0.5 * 2
+  EXPECT_DOUBLE_EQ(backoff_delay(cfg, 0, 1.0), 2.0);  // 1.0 * 2
   EXPECT_DOUBLE_EQ(backoff_delay(cfg, 1, 1.0), 4.0);
   EXPECT_DOUBLE_EQ(backoff_delay(cfg, 3, 0.5), 0.75 * 16.0);
   EXPECT_DOUBLE_EQ(backoff_delay(cfg, 5, 1.0), 60.0);  // 64 capped
@@ -89,7 +89,8 @@ TEST(Classify, Statuses) {
   EXPECT_EQ(classify_status(500), AttemptClass::ServerError);
   EXPECT_EQ(classify_status(502), AttemptClass::ServerError);
   EXPECT_EQ(classify_status(401), AttemptClass::Unauthorized);
-  for (long s : {400L, 403L, 404L, 405L, 409L, 410L}) EXPECT_EQ(classify_status(s), AttemptClass::ClientError);
+  for (long s : {400L, 403L, 404L, 405L, 409L, 410L})
+    EXPECT_EQ(classify_status(s), AttemptClass::ClientError);
 }
 
 TEST(DecideRetry, ThrottledHonoursRetryAfterPlusUpToOneSecondJitter) {
@@ -121,9 +122,9 @@ TEST(DecideRetry, AtMostFiveThrottleRetries) {
   RetryConfig cfg;
   RetryCounters c;
   for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(decide_retry(cfg, i % 2 ? AttemptClass::Unavailable : AttemptClass::Throttled, 0.1, 0.0, c,
-                             fixed(0))
-                    .retry);
+    EXPECT_TRUE(
+        decide_retry(cfg, i % 2 ? AttemptClass::Unavailable : AttemptClass::Throttled, 0.1, 0.0, c, fixed(0))
+            .retry);
   }
   RetryDecision d = decide_retry(cfg, AttemptClass::Throttled, 0.1, 0.0, c, fixed(0));
   EXPECT_FALSE(d.retry);

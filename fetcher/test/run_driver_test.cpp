@@ -26,8 +26,8 @@ struct FakeStore final : RunStore {
   std::map<std::string, std::tuple<std::string, int, long, std::string>> types_done;
   std::string finished_status;
   nlohmann::json finished_errors;
-  std::string begin_sqlstate;      // throw on begin
-  int fail_apply_after = -1;       // throw 55000 on the n-th apply
+  std::string begin_sqlstate;  // throw on begin
+  int fail_apply_after = -1;   // throw 55000 on the n-th apply
   std::vector<PolicyType> registry = {
       {"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta", "displayName"},
       {"settingsCatalogPolicy", "deviceManagement/configurationPolicies", "beta", "name"}};
@@ -100,10 +100,10 @@ struct FakeGraph {
                                       {"deviceManagement/configurationPolicies", 5}};
   int page = 3;
   std::map<std::string, long> status_for_path;  // e.g. 403
-  std::function<std::string(const std::string& path, int next_index)> link =
-      [](const std::string& path, int next) {
-        return "http://127.0.0.1:9/beta/" + path + "?$skiptoken=idx%253d" + std::to_string(next);
-      };
+  std::function<std::string(const std::string& path, int next_index)> link = [](const std::string& path,
+                                                                                int next) {
+    return "http://127.0.0.1:9/beta/" + path + "?$skiptoken=idx%253d" + std::to_string(next);
+  };
   bool reject_token = false;
   std::mutex mu;
   std::vector<std::string> urls;
@@ -112,8 +112,13 @@ struct FakeGraph {
     std::lock_guard<std::mutex> lock(mu);
     urls.push_back(r.url);
     if (r.url.find("/oauth2/v2.0/token") != std::string::npos) {
-      if (reject_token) return reply(401, R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."})");
-      return reply(200, R"({"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.c2ln"})");
+      if (reject_token)
+        return reply(
+            401,
+            R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."})");
+      return reply(
+          200,
+          R"({"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.c2ln"})");
     }
     const std::string prefix = "http://127.0.0.1:9/beta/";
     if (r.url.rfind(prefix, 0) != 0) return reply(404, "{}");
@@ -121,8 +126,9 @@ struct FakeGraph {
     const size_t q = rest.find('?');
     const std::string path = rest.substr(0, q);
     if (status_for_path.count(path)) {
-      return reply(status_for_path[path],
-                   R"({"error":{"code":"Forbidden","message":"Application is not authorized","innerError":{"request-id":"rq-403"}}})");
+      return reply(
+          status_for_path[path],
+          R"({"error":{"code":"Forbidden","message":"Application is not authorized","innerError":{"request-id":"rq-403"}}})");
     }
     int start = 0;
     const size_t tok = r.url.find("idx%253d");
@@ -186,8 +192,10 @@ TEST(RunDriver, AllTypesCompleteGivesSucceeded) {
   EXPECT_EQ(h.store->finished_status, "succeeded");
   EXPECT_TRUE(h.store->finished_errors.empty());
   EXPECT_EQ(h.store->staged_rows, 12);
-  EXPECT_EQ(h.store->types_done["deviceConfiguration"], std::make_tuple(std::string("complete"), 3, 7L, std::string()));
-  EXPECT_EQ(h.store->types_done["settingsCatalogPolicy"], std::make_tuple(std::string("complete"), 2, 5L, std::string()));
+  EXPECT_EQ(h.store->types_done["deviceConfiguration"],
+            std::make_tuple(std::string("complete"), 3, 7L, std::string()));
+  EXPECT_EQ(h.store->types_done["settingsCatalogPolicy"],
+            std::make_tuple(std::string("complete"), 2, 5L, std::string()));
   EXPECT_EQ(h.store->calls.front(), "begin");
   EXPECT_EQ(h.store->calls.back(), "finish");
   // nextLinks were sent exactly as received (double-encoded token intact).

@@ -14,6 +14,8 @@ inline std::string read_vector(const std::string& name) {
   return ss.str();
 }
 
-inline nlohmann::json vector_json(const std::string& name) { return nlohmann::json::parse(read_vector(name)); }
+inline nlohmann::json vector_json(const std::string& name) {
+  return nlohmann::json::parse(read_vector(name));
+}
 
 }  // namespace fetch::testing

@@ -75,9 +75,11 @@ TEST(ThrottleGate, CapsAreNeverExceededUnderLoad) {
         const int g = ++global;
         const int p = ++per[t];
         int m = max_global.load();
-        while (g > m && !max_global.compare_exchange_weak(m, g)) {}
+        while (g > m && !max_global.compare_exchange_weak(m, g)) {
+        }
         int mp = max_per[t].load();
-        while (p > mp && !max_per[t].compare_exchange_weak(mp, p)) {}
+        while (p > mp && !max_per[t].compare_exchange_weak(mp, p)) {
+        }
         std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 500));
         --per[t];
         --global;
