@@ -32,17 +32,26 @@ bool is_annotation(const std::string& key) {
   return key.rfind("@odata.", 0) == 0 || key.find("@odata.") != std::string::npos;
 }
 
-nlohmann::json strip_annotations(const nlohmann::json& v) {
+// Deeper documents are refused (no Intune object comes close); it keeps the
+// recursion here and in the canonical writer far from the stack's limit.
+constexpr int kMaxNesting = 200;
+
+struct TooDeep : std::runtime_error {
+  TooDeep() : std::runtime_error("object nested deeper than 200 levels") {}
+};
+
+nlohmann::json strip_annotations(const nlohmann::json& v, int depth = 0) {
+  if (depth > kMaxNesting) throw TooDeep();
   if (v.is_object()) {
     nlohmann::json o = nlohmann::json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!is_annotation(it.key())) o[it.key()] = strip_annotations(it.value());
+      if (!is_annotation(it.key())) o[it.key()] = strip_annotations(it.value(), depth + 1);
     }
     return o;
   }
   if (v.is_array()) {
     nlohmann::json a = nlohmann::json::array();
-    for (const auto& e : v) a.push_back(strip_annotations(e));
+    for (const auto& e : v) a.push_back(strip_annotations(e, depth + 1));
     return a;
   }
   return v;
@@ -171,10 +180,10 @@ nlohmann::json strip_volatile(const nlohmann::json& object) {
 }
 
 std::string content_hash(const nlohmann::json& object, std::string* warning) {
-  const nlohmann::json stripped = strip_volatile(object);
+  const nlohmann::json stripped = strip_volatile(object);  // throws when nested too deep
   try {
     return tinv::sha256_hex(tinv::canonical_json(stripped));
-  } catch (const std::exception&) {
+  } catch (const tinv::NumberOutOfRange&) {
     if (warning) *warning = "content_hash_not_canonical";
     return tinv::sha256_hex(stripped.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
@@ -269,7 +278,12 @@ MapResult map_item(const PolicyType& type, const nlohmann::json& object) {
   }
 
   std::string hash_warning;
-  r.row.content_hash = content_hash(object, &hash_warning);
+  try {
+    r.row.content_hash = content_hash(object, &hash_warning);
+  } catch (const std::exception& e) {
+    r.problem = e.what();
+    return r;
+  }
   if (!hash_warning.empty()) mb.warn(hash_warning);
   if (!mb.warnings.empty()) {
     nlohmann::json w = nlohmann::json::array();

@@ -41,7 +41,8 @@ nlohmann::json strip_volatile(const nlohmann::json& object);
 
 // SHA-256 hex of the canonical JSON of strip_volatile(object). Falls back to
 // hashing nlohmann's compact dump (and says so in `warning`) when the object
-// holds a number the canonical form cannot represent.
+// holds a number the canonical form cannot represent. Throws
+// std::runtime_error for objects nested deeper than 200 levels.
 std::string content_hash(const nlohmann::json& object, std::string* warning = nullptr);
 
 MapResult map_item(const PolicyType& type, const nlohmann::json& object);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "canonical_nlohmann.h"
 #include "copy_format.h"
 #include "sha256.h"
@@ -199,4 +201,24 @@ TEST(CopyFormat, EscapesTextFieldsAndWritesNull) {
   out.clear();
   append_copy_row(out, "t", row);
   EXPECT_NE(out.find("\t\\N\t"), std::string::npos);
+}
+
+TEST(Mapper, AbsurdNestingIsABadItemNotACrash) {
+  nlohmann::json deep = "leaf";
+  for (int i = 0; i < 5000; ++i) deep = nlohmann::json::array({deep});
+  nlohmann::json item = {{"id", "deep"}, {"displayName", "x"}, {"settings", deep}};
+  MapResult r = map_item(kDeviceConfig, item);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("nested"), std::string::npos);
+  nlohmann::json ok = "leaf";
+  for (int i = 0; i < 50; ++i) ok = nlohmann::json::array({ok});
+  EXPECT_TRUE(map_item(kDeviceConfig, {{"id", "fine"}, {"settings", ok}}).ok);
+}
+
+TEST(ContentHash, HugeNumbersFallBackWithAWarning) {
+  nlohmann::json item = {{"id", "n"}, {"displayName", "x"}, {"big", std::numeric_limits<double>::infinity()}};
+  MapResult r = map_item(kDeviceConfig, item);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.row.content_hash.size(), 64u);
+  EXPECT_EQ(r.row.meta["warnings"], nlohmann::json::array({"content_hash_not_canonical"}));
 }
