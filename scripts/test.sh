@@ -103,7 +103,7 @@ if want e2e && [ -x test/e2e/run.sh ]; then
 fi
 if want demo && [ -x scripts/demo.sh ]; then
   log "layer: short demo"
-  DEMO_SHORT=1 DEMO_DIR="$work/demo" scripts/demo.sh --check
+  DEMO_SHORT=1 DEMO_DIR="$work/demo" DEMO_PORT=$((port + 1)) scripts/demo.sh --check
   record demo $?
 fi
 if want bench && [ -x bench/run.sh ]; then
