@@ -30,6 +30,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # META.json must carry the control file's version (PGXN release metadata).
+# Benchmarks against their baselines (bench/run.sh; BENCH_SIZE=ci|full).
+BENCH_SIZE ?= full
+.PHONY: bench
+bench:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build --target inventory-bench-load inventory-fetch inventory-mock-graph
+	BENCH_SIZE=$(BENCH_SIZE) ./bench/run.sh
+
 .PHONY: check-meta dist
 check-meta:
 	@jq -e --arg v "$(EXTVERSION)" '.version == $$v and .provides.$(EXTENSION).version == $$v and .name == "$(EXTENSION)" and (.abstract | length > 0) and (.maintainer | length > 0) and .license != null and ."meta-spec".version == "1.0.0"' META.json >/dev/null \

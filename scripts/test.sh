@@ -62,7 +62,7 @@ fi
 
 if want packaging; then
 log "layer: packaging (META.json matches the control file, make dist)"
-{ make -s check-meta && make -s dist >/dev/null && unzip -l "tenant_inventory-$(make -s -f Makefile --eval='print-version: ; @echo $(EXTVERSION)' print-version).zip" | grep -q "sql/tenant_inventory--"; }
+{ make -s check-meta && make -s dist >/dev/null && unzip -Z1 "tenant_inventory-$(make -s -f Makefile --eval='print-version: ; @echo $(EXTVERSION)' print-version).zip" | grep "sql/tenant_inventory--" >/dev/null; }
 record packaging $?
 fi
 
