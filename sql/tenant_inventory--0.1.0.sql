@@ -773,6 +773,10 @@ COMMENT ON FUNCTION inventory._prepare_staging(name) IS
 CREATE FUNCTION inventory._apply_staged(v_run inventory.inventory_sync_runs) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
+    -- Plans are made for the batch at hand (a generic plan would be made for
+    -- a guessed tenant size); the statements below are written so that item
+    -- rows are only ever reached through their primary key.
+    SET plan_cache_mode = force_custom_plan
     AS $$
 DECLARE
     -- Plain variables: record fields would be fetched again for every row.
@@ -793,6 +797,7 @@ DECLARE
     v_dropped  bigint;
     v_rejected bigint;
     v_samples  jsonb;
+    v_tids     tid[];
 BEGIN
     SELECT count(*) INTO v_rows FROM pg_temp.staged_items;
     IF v_rows = 0 THEN
@@ -829,12 +834,16 @@ BEGIN
                END AS problem
           FROM pg_temp.staged_items s
     ), good AS (
-        SELECT DISTINCT ON (g.policy_type, g.external_id) g.*
+        -- The last row of a key wins; DISTINCT ON keeps filter_meta_counted
+        -- to one call per row.
+        SELECT DISTINCT ON (g.policy_type, g.external_id)
+               g.policy_type, g.external_id, g.display_name, g.content_hash,
+               inventory.filter_meta_counted(g.meta_jsonb, v_allowed) AS fm
           FROM staged g
          WHERE g.problem IS NULL
          ORDER BY g.policy_type, g.external_id, g.row_ref DESC
     ), cls AS (
-        SELECT g.policy_type, g.external_id, g.display_name, fm.meta, fm.dropped, g.content_hash,
+        SELECT g.policy_type, g.external_id, g.display_name, (g.fm).meta, (g.fm).dropped, g.content_hash,
                i.id AS item_id,
                (i.id IS NOT NULL AND (
                    (i.absent_since_run_id IS NOT NULL
@@ -843,16 +852,16 @@ BEGIN
                      AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
                               THEN w.run_id ELSE i.seen_run_id END <= v_run_id
                      AND (i.display_name IS DISTINCT FROM g.display_name
-                          OR i.meta_jsonb IS DISTINCT FROM fm.meta
+                          OR i.meta_jsonb IS DISTINCT FROM (g.fm).meta
                           OR i.content_hash IS DISTINCT FROM g.content_hash))
                )) AS needs_write
           FROM good g
-         CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm
-          LEFT JOIN inventory.item_state i
-                 ON i.tenant_id = v_tenant AND i.policy_type = g.policy_type
-                AND i.external_id = g.external_id
-          LEFT JOIN inventory.type_watermarks w
-                 ON w.tenant_id = v_tenant AND w.policy_type = g.policy_type
+          -- One primary-key probe per staged row, whatever the statistics say.
+          LEFT JOIN LATERAL (SELECT i.* FROM inventory.item_state i
+                              WHERE i.tenant_id = v_tenant AND i.policy_type = g.policy_type
+                                AND i.external_id = g.external_id OFFSET 0) i ON true
+          LEFT JOIN LATERAL (SELECT w.* FROM inventory.type_watermarks w
+                              WHERE w.tenant_id = v_tenant AND w.policy_type = g.policy_type OFFSET 0) w ON true
     ), ins AS (
         INSERT INTO inventory.item_state AS i
                (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash,
@@ -904,13 +913,13 @@ BEGIN
         -- Lock the rows to write in key order (concurrent runs of a tenant
         -- cannot deadlock), then write them; the conditions are re-checked
         -- on the current row versions.
-        PERFORM 1
-           FROM inventory.item_state i
-           JOIN pg_temp.inventory_pending p
-             ON i.tenant_id = v_tenant AND i.policy_type = p.policy_type
-            AND i.external_id = p.external_id
-          ORDER BY i.policy_type, i.external_id
-            FOR UPDATE OF i;
+        SELECT array_agg(l.tid) INTO v_tids
+          FROM (SELECT p.policy_type, p.external_id FROM pg_temp.inventory_pending p
+                 ORDER BY p.policy_type, p.external_id OFFSET 0) p
+         CROSS JOIN LATERAL (SELECT i.ctid AS tid FROM inventory.item_state i
+                              WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+                                AND i.external_id = p.external_id
+                                FOR UPDATE) l;
 
         UPDATE inventory.item_state i
            SET display_name = p.display_name,
@@ -928,7 +937,8 @@ BEGIN
           FROM pg_temp.inventory_pending p
           LEFT JOIN inventory.type_watermarks w
                  ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
-         WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+         WHERE i.ctid = ANY (v_tids)
+           AND i.tenant_id = v_tenant AND i.policy_type = p.policy_type
            AND i.external_id = p.external_id
            AND ((i.absent_since_run_id IS NOT NULL
                   AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
