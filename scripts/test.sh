@@ -10,13 +10,14 @@
 #   5. stops what it started and prints "N passed, N failed" (layers).
 #
 # Environment: TEST_PORT (default 54391), TEST_LAYERS (space separated
-# subset of: unit asan regress isolation e2e demo bench), KEEP_CLUSTER=1.
+# subset of: packaging unit asan regress isolation e2e reliability demo
+# bench), KEEP_CLUSTER=1.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_PORT:-54391}
-layers=${TEST_LAYERS:-"packaging unit asan regress isolation e2e demo bench"}
+layers=${TEST_LAYERS:-"packaging unit asan regress isolation e2e reliability demo bench"}
 jobs=$(nproc 2>/dev/null || echo 2)
 work=$(mktemp -d /tmp/tinv-test.XXXXXX)
 chmod 755 "$work"
@@ -47,7 +48,7 @@ log "build: extension"
 if ! { make -s -j"$jobs" && make -s install; } >"$work/make.log" 2>&1; then
   cat "$work/make.log"; echo "0 passed, 1 failed"; exit 1
 fi
-if want unit || want e2e || want demo || want bench; then
+if want unit || want e2e || want reliability || want demo || want bench; then
   log "build: C++ (RelWithDebInfo)"
   if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j"$jobs"; } >"$work/cmake.log" 2>&1; then
     tail -n 60 "$work/cmake.log"; echo "0 passed, 1 failed"; exit 1
@@ -100,6 +101,11 @@ if want e2e && [ -x test/e2e/run.sh ]; then
   log "layer: end-to-end (fetcher + mock Graph + PostgreSQL)"
   BUILD_DIR="$root/build" test/e2e/run.sh
   record e2e $?
+fi
+if want reliability && [ -x test/reliability/run.sh ]; then
+  log "layer: reliability (crash, load, hostile input, secrets; short variant)"
+  BUILD_DIR="$root/build" ASAN_BUILD_DIR="$root/build-asan" RELIABILITY_SIZE=ci test/reliability/run.sh
+  record reliability $?
 fi
 if want demo && [ -x scripts/demo.sh ]; then
   log "layer: short demo"
