@@ -32,6 +32,8 @@ const KindName kKinds[] = {
     {FaultKind::ForeignNextLink, "foreign_next_link", false, true},
     {FaultKind::LoopNextLink, "loop_next_link", false, true},
     {FaultKind::Canary, "canary", false, true},
+    {FaultKind::PageBody, "page_body", false, true},
+    {FaultKind::Endless, "endless", false, true},
     {FaultKind::TokenThrottle, "token_throttle", true, false},
     {FaultKind::TokenError, "token_error", true, false},
 };
@@ -184,11 +186,34 @@ bool FaultSet::replace(const json &rules, std::string &error) {
         return false;
       }
     }
-    for (const char *key : {"canary", "body", "content_type"}) {
+    for (const char *key : {"canary", "body", "content_type", "body_base64"}) {
       if (r.contains(key) && !r[key].is_string()) {
         error = where + "\"" + key + "\" must be a string";
         return false;
       }
+    }
+    if (r.contains("body_base64")) {
+      std::string raw;
+      if (!base64_decode(r["body_base64"].get<std::string>(), raw)) {
+        error = where + "\"body_base64\" must be standard base64 with padding";
+        return false;
+      }
+    }
+    if (rule.kind == FaultKind::PageBody && !r.contains("body") && !r.contains("body_base64")) {
+      error = where + "kind \"page_body\" needs \"body\" or \"body_base64\"";
+      return false;
+    }
+    if (r.contains("interval_ms") &&
+        (!r["interval_ms"].is_number_integer() || r["interval_ms"].get<int64_t>() < 0 ||
+         r["interval_ms"].get<int64_t>() > 60000)) {
+      error = where + "\"interval_ms\" must be an integer in 0..60000";
+      return false;
+    }
+    if (r.contains("chunk_bytes") &&
+        (!r["chunk_bytes"].is_number_integer() || r["chunk_bytes"].get<int64_t>() < 1 ||
+         r["chunk_bytes"].get<int64_t>() > 1048576)) {
+      error = where + "\"chunk_bytes\" must be an integer in 1..1048576";
+      return false;
     }
     parsed.push_back(std::move(rule));
   }

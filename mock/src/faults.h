@@ -27,6 +27,8 @@ enum class FaultKind {
   ForeignNextLink,  // nextLink to another host / scheme / api version
   LoopNextLink,     // nextLink points back to the same page
   Canary,           // 400 whose body embeds secret-looking canaries
+  PageBody,         // 200 page whose body is "body" / "body_base64" (hostile input)
+  Endless,          // 200 whose body never ends (slow trickle or a flood)
   TokenThrottle,    // token endpoint: 429
   TokenError,       // token endpoint: 400 invalid_scope
 };

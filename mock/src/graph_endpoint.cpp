@@ -360,6 +360,28 @@ void Service::list_page(const Request &req, Response &res, const Ids &ids, const
     send_truncated(res, std::move(text), kGraphContentType);
     return;
   }
+  if (fault != nullptr && fault->kind == FaultKind::PageBody) {
+    // Hostile input: the rule's bytes instead of the page; "{{next_link}}" becomes
+    // this page's real nextLink, so the listing can go on after it.
+    std::string body = fault->param_string("body", "");
+    if (fault->params.contains("body_base64"))
+      base64_decode(fault->param_string("body_base64", ""), body);
+    const std::string mark = "{{next_link}}";
+    const std::string link = next_link.value_or("");
+    for (size_t at = body.find(mark); at != std::string::npos;
+         at = body.find(mark, at + link.size()))
+      body.replace(at, mark.size(), link);
+    res.status = 200;
+    res.set_content(std::move(body),
+                    fault->param_string("content_type", kGraphContentType).c_str());
+    return;
+  }
+  if (fault != nullptr && fault->kind == FaultKind::Endless) {
+    res.status = 200;
+    send_endless(res, std::move(text), kGraphContentType, fault->param_int("interval_ms", 200),
+                 fault->param_int("chunk_bytes", 16));
+    return;
+  }
   res.status = 200;
   res.set_content(std::move(text), kGraphContentType);
 }

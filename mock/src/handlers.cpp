@@ -69,6 +69,20 @@ void Service::send_truncated(Response &res, std::string body, const std::string 
                            });
 }
 
+void Service::send_endless(Response &res, std::string body, const std::string &content_type,
+                           int64_t interval_ms, int64_t chunk_bytes) {
+  body.resize(body.size() / 2);
+  auto head = std::make_shared<std::string>(std::move(body));
+  auto filler = std::make_shared<std::string>(static_cast<size_t>(chunk_bytes), ' ');
+  res.set_chunked_content_provider(
+      content_type, [this, head, filler, interval_ms](size_t offset, httplib::DataSink &sink) {
+        if (stopping_) return false;
+        if (offset == 0 && !head->empty()) return sink.write(head->data(), head->size());
+        if (interval_ms > 0 && !interruptible_wait(interval_ms, stopping_, -1)) return false;
+        return sink.is_writable() && sink.write(filler->data(), filler->size());
+      });
+}
+
 // Ends the in-flight interval of a Graph request and records it. Called when its
 // handler returns, i.e. before the response is written: a client cannot see the
 // response (and send its next request) before the request stopped counting, so the

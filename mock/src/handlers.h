@@ -53,6 +53,10 @@ class Service {
   bool wait_for_client(int64_t ms, const httplib::Request &req, int &fd);
   void reset_connection(const httplib::Request &req, httplib::Response &res);
   void send_truncated(httplib::Response &res, std::string body, const std::string &content_type);
+  // A 200 whose body never ends: the first half of `body`, then `chunk_bytes` of
+  // whitespace every `interval_ms` until the client goes away or the server stops.
+  void send_endless(httplib::Response &res, std::string body, const std::string &content_type,
+                    int64_t interval_ms, int64_t chunk_bytes);
 
   const Config &config_;
   Generator generator_;

@@ -199,6 +199,55 @@ TEST_F(FaultsTest, TruncatedClosesMidBody) {
   EXPECT_EQ(get(kUrl, token).status, 200);
 }
 
+TEST_F(FaultsTest, PageBodyServesGivenBytesAndPagingGoesOn) {
+  set_faults(json::array({{{"kind", "page_body"},
+                           {"path", kDc},
+                           {"body",
+                            "{\"value\":[{\"id\":\"hostile-1\"}],"
+                            "\"@odata.nextLink\":\"{{next_link}}\"}"}}}));
+  Reply first = get(kUrl, token);
+  ASSERT_EQ(first.status, 200);
+  json page = first.body_json();
+  ASSERT_EQ(page["value"].size(), 1u);
+  EXPECT_EQ(page["value"][0]["id"], "hostile-1");
+  // The placeholder became the real link of the first page: the listing goes on.
+  const std::string next = page["@odata.nextLink"].get<std::string>();
+  EXPECT_NE(next.find("$skiptoken="), std::string::npos);
+  Reply second = get(next, token);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.body_json()["value"].size(), 30u);
+
+  // Raw bytes (invalid UTF-8, NUL) through base64.
+  const std::string raw("{\"value\":[{\"id\":\"a\xff\x00\"}]}", 21);
+  set_faults(json::array({{{"kind", "page_body"}, {"body_base64", base64_encode(raw)}}}));
+  Reply r = get(kUrl, token);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, raw);
+  EXPECT_EQ(get(kUrl, token).status, 200);
+
+  Reply bad = admin_post("/_mock/faults", json::array({{{"kind", "page_body"}}}));
+  EXPECT_EQ(bad.status, 400);
+  bad = admin_post("/_mock/faults", json::array({{{"kind", "page_body"}, {"body_base64", "%%"}}}));
+  EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(FaultsTest, EndlessBodyNeverEnds) {
+  set_faults(json::array({{{"kind", "endless"}, {"interval_ms", 20}, {"chunk_bytes", 8}}}));
+  const std::string request =
+      "GET " + kUrl + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n\r\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string raw = raw_exchange(port(), request, 1200);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw.substr(0, 200);
+  EXPECT_NE(to_lower(raw).find("transfer-encoding: chunked"), std::string::npos);
+  // Still sending when the client gave up: the body has no end.
+  EXPECT_GE(waited, std::chrono::milliseconds(1100));
+  EXPECT_EQ(raw.find("0\r\n\r\n"), std::string::npos);
+  EXPECT_GT(raw.size(), 1000u);
+  // The server is not stuck on it.
+  EXPECT_EQ(get(kUrl, token).status, 200);
+}
+
 TEST_F(FaultsTest, ResetClosesWithoutResponse) {
   set_faults(json::array({{{"kind", "reset"}, {"times", 2}}}));
   const std::string request =
