@@ -53,7 +53,11 @@ inline double seconds_between(SteadyTime from, SteadyTime to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
+// `s` is clamped to +-10^9 s (about 31 years) so a huge value cannot
+// overflow the clock's nanosecond count.
 inline SteadyTime add_seconds(SteadyTime t, double s) {
+  constexpr double kLimit = 1e9;
+  s = s > kLimit ? kLimit : (s < -kLimit ? -kLimit : s);
   return t + std::chrono::duration_cast<std::chrono::steady_clock::duration>(Seconds(s));
 }
 

@@ -165,7 +165,11 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     if (kind == Kind::Graph && resp.error == TransportError::None && resp.status == 429) {
       // Pause the whole tenant before this slot frees up: for Retry-After,
       // or for the backoff this request is about to take.
-      const double pause = ra ? *ra : rc.scale * backoff_delay(rc, counters.total(), 0.0);
+      // A pause longer than a whole request budget is cut to it: no request
+      // could wait it out, and a hostile or far-future Retry-After must not
+      // hold the tenant's other requests (nor overflow the clock).
+      const double pause =
+          std::min(ra ? *ra : rc.scale * backoff_delay(rc, counters.total(), 0.0), rc.budget_s);
       gate_.release_throttled(ctx.tenant, attempt_started, pause);
     } else {
       gate_.release(ctx.tenant);

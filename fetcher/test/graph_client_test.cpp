@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "fake_clock.h"
 #include "fake_transport.h"
 #include "test_util.h"
@@ -126,6 +128,32 @@ TEST(GraphClient, RetryAfterBeyondTheBudgetGivesUpAtOnce) {
   EXPECT_EQ(r.error.code, "graph_throttled");
   EXPECT_NE(r.error.message.find("budget"), std::string::npos);
   EXPECT_TRUE(h.clock.sleeps().empty());
+}
+
+// A Retry-After far beyond the budget (or a date years ahead) pauses the
+// tenant for one budget at most: its other requests go on afterwards instead
+// of waiting out the server's number.
+TEST(GraphClient, HugeRetryAfterPausesTheTenantForOneBudgetAtMost) {
+  GraphClientConfig cfg;
+  cfg.retry.budget_s = 10;
+  for (const char* retry_after : {"100000", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"}) {
+    SCOPED_TRACE(retry_after);
+    Harness h(cfg);
+    h.transport.push(reply(429, "{}", retry_after));
+    JsonResult r = h.get();
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error.code, "graph_throttled");
+    h.clock.advance(10.5);
+    h.transport.push(reply(200, kPage));
+    auto next = std::async(std::launch::async, [&h] { return h.get(); });
+    if (next.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      h.stop.request_stop();
+      next.wait();
+      ADD_FAILURE() << "the tenant stayed paused beyond the request budget";
+      continue;
+    }
+    EXPECT_TRUE(next.get().ok);
+  }
 }
 
 TEST(GraphClient, ServerErrorsTwoRetries) {
