@@ -767,6 +767,23 @@ $$;
 COMMENT ON FUNCTION inventory._prepare_staging(name) IS
 'Internal: creates or empties pg_temp.staged_items (the COPY target) and the run''s private bookkeeping tables.';
 
+CREATE FUNCTION inventory._staged_row_problem(policy_type text, external_id text, content_hash text,
+                                             run_types text[], done_types text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+             WHEN external_id IS NULL OR external_id = '' THEN 'empty external_id'
+             WHEN policy_type IS NULL OR NOT policy_type = ANY (run_types)
+               THEN 'policy type not in the run''s selection'
+             WHEN policy_type = ANY (done_types) THEN 'policy type already completed in this run'
+             WHEN content_hash IS NOT NULL
+                  AND (length(content_hash) <> 64 OR content_hash ~ '[^0-9a-fA-F]')
+               THEN 'content_hash is not 64 hex digits'
+           END
+$$;
+COMMENT ON FUNCTION inventory._staged_row_problem(text, text, text, text[], text[]) IS
+'Internal: why a staged row cannot be applied (NULL when it can): empty external_id, a policy type outside the run''s selection or already completed, a malformed content hash.';
+
 -- Applies every row of pg_temp.staged_items to the run. One set-based
 -- statement classifies the rows; only new, changed, returning or late-seen
 -- items are written. Returns the number of staged rows consumed.
@@ -820,28 +837,30 @@ BEGIN
     END LOOP;
     v_seq := nextval('inventory.write_seq');
 
-    WITH staged AS (
-        SELECT s.ctid AS row_ref, s.policy_type, s.external_id, s.display_name, s.meta_jsonb,
-               lower(s.content_hash) AS content_hash,
-               CASE
-                 WHEN s.external_id IS NULL OR s.external_id = '' THEN 'empty external_id'
-                 WHEN s.policy_type IS NULL OR NOT s.policy_type = ANY (v_types)
-                   THEN 'policy type not in the run''s selection'
-                 WHEN s.policy_type = ANY (v_done) THEN 'policy type already completed in this run'
-                 WHEN s.content_hash IS NOT NULL
-                      AND (length(s.content_hash) <> 64 OR s.content_hash ~ '[^0-9a-fA-F]')
-                   THEN 'content_hash is not 64 hex digits'
-               END AS problem
-          FROM pg_temp.staged_items s
+    -- Rows that cannot be applied are counted and sampled into the run's errors.
+    SELECT count(*) INTO v_rejected FROM pg_temp.staged_items s
+     WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) IS NOT NULL;
+    IF v_rejected > 0 THEN
+        SELECT jsonb_agg(jsonb_build_object('code', 'bad_staged_row', 'policy_type', left(x.policy_type, 100),
+                                            'external_id', left(x.external_id, 200), 'message', x.problem))
+          INTO v_samples
+          FROM (SELECT s.policy_type, s.external_id,
+                       inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) AS problem
+                  FROM pg_temp.staged_items s) x
+         WHERE x.problem IS NOT NULL LIMIT 5;
+    END IF;
+
+    WITH wm AS MATERIALIZED (
+        SELECT w.policy_type, w.run_id, w.seq FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
     ), good AS (
         -- The last row of a key wins; DISTINCT ON keeps filter_meta_counted
         -- to one call per row.
         SELECT DISTINCT ON (g.policy_type, g.external_id)
-               g.policy_type, g.external_id, g.display_name, g.content_hash,
+               g.policy_type, g.external_id, g.display_name, lower(g.content_hash COLLATE "C") AS content_hash,
                inventory.filter_meta_counted(g.meta_jsonb, v_allowed) AS fm
-          FROM staged g
-         WHERE g.problem IS NULL
-         ORDER BY g.policy_type, g.external_id, g.row_ref DESC
+          FROM pg_temp.staged_items g
+         WHERE inventory._staged_row_problem(g.policy_type, g.external_id, g.content_hash, v_types, v_done) IS NULL
+         ORDER BY g.policy_type, g.external_id, g.ctid DESC
     ), cls AS (
         SELECT g.policy_type, g.external_id, g.display_name, (g.fm).meta, (g.fm).dropped, g.content_hash,
                i.id AS item_id,
@@ -860,8 +879,7 @@ BEGIN
           LEFT JOIN LATERAL (SELECT i.* FROM inventory.item_state i
                               WHERE i.tenant_id = v_tenant AND i.policy_type = g.policy_type
                                 AND i.external_id = g.external_id OFFSET 0) i ON true
-          LEFT JOIN LATERAL (SELECT w.* FROM inventory.type_watermarks w
-                              WHERE w.tenant_id = v_tenant AND w.policy_type = g.policy_type OFFSET 0) w ON true
+          LEFT JOIN wm w ON w.policy_type = g.policy_type
     ), ins AS (
         INSERT INTO inventory.item_state AS i
                (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash,
@@ -898,15 +916,8 @@ BEGIN
     SELECT (SELECT count(*) FROM cls),
            (SELECT count(*) FROM ins WHERE inserted),
            (SELECT count(*) FROM cls WHERE needs_write) + (SELECT count(*) FROM ins WHERE NOT inserted),
-           (SELECT coalesce(sum(dropped), 0) FROM cls),
-           (SELECT count(*) FROM staged WHERE problem IS NOT NULL),
-           (SELECT jsonb_agg(jsonb_build_object(
-                       'code', 'bad_staged_row',
-                       'policy_type', left(x.policy_type, 100),
-                       'external_id', left(x.external_id, 200),
-                       'message', x.problem))
-              FROM (SELECT * FROM staged WHERE problem IS NOT NULL LIMIT 5) x)
-      INTO v_observed, v_created, v_updated, v_dropped, v_rejected, v_samples;
+           (SELECT coalesce(sum(dropped), 0) FROM cls)
+      INTO v_observed, v_created, v_updated, v_dropped;
     SELECT count(*) INTO v_pending FROM pg_temp.inventory_pending;
 
     IF v_pending > 0 THEN

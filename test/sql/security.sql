@@ -25,7 +25,10 @@ SELECT count(*) AS public_grants FROM (
     SELECT a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.oid = 'inventory'::regnamespace AND a.grantee = 0) g;
 SELECT count(*) AS functions_without_acl FROM pg_proc p
  WHERE p.pronamespace = 'inventory'::regnamespace AND p.proacl IS NULL;
--- Every SQL and PL/pgSQL function pins its search_path.
+-- Every SQL and PL/pgSQL function pins its search_path, except
+-- _staged_row_problem: an expression helper that must stay inlinable (a SET
+-- clause prevents inlining), references built-ins only and is only called
+-- from functions that pin search_path themselves.
 SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'inventory'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=inventory, pg_catalog, pg_temp']
