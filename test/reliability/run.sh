@@ -84,7 +84,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-want() { [ -z "${RELIABILITY_ONLY:-}" ] || [[ " $RELIABILITY_ONLY " == *" $1 "* ]]; }
+want() {
+  declare -F "case_$1" >/dev/null || return 1
+  [ -z "${RELIABILITY_ONLY:-}" ] || [[ " $RELIABILITY_ONLY " == *" $1 "* ]]
+}
 
 say "reliability: size $SIZE, work directory $WORK"
 printf '%s' "$CANARY_SECRET" >"$SECRET_FILE"
