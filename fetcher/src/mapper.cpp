@@ -206,6 +206,10 @@ MapResult map_item(const PolicyType& type, const nlohmann::json& object) {
     r.problem = "item id contains NUL characters";
     return r;
   }
+  if (r.row.external_id.size() > kMaxExternalIdBytes) {
+    r.problem = "item id longer than " + std::to_string(kMaxExternalIdBytes) + " bytes";
+    return r;
+  }
 
   MetaBuilder mb;
   // Display name: the registry's name field, else the usual suspects.

@@ -24,6 +24,11 @@ struct StagedRow {
   std::string content_hash;  // 64 lowercase hex
 };
 
+// Longest Graph id staged (bytes). Graph ids are GUIDs or a few GUIDs and
+// names joined; a longer one cannot be a key of the item table (a B-tree
+// entry is limited to about 2.7 kB), so it is a bad item, not a failed run.
+inline constexpr size_t kMaxExternalIdBytes = 1024;
+
 struct MapResult {
   bool ok = false;
   StagedRow row;

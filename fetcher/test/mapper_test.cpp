@@ -129,6 +129,11 @@ TEST(Mapper, ItemsWithoutUsableIdAreRejected) {
   EXPECT_FALSE(map_item(kDeviceConfig, {{"id", 5}}).ok);
   EXPECT_FALSE(map_item(kDeviceConfig, {{"id", ""}}).ok);
   EXPECT_FALSE(map_item(kDeviceConfig, nlohmann::json::array()).ok);
+  // An id too long to be a key: a bad item, not a database error for the run.
+  EXPECT_TRUE(map_item(kDeviceConfig, {{"id", std::string(kMaxExternalIdBytes, 'a')}}).ok);
+  MapResult long_id = map_item(kDeviceConfig, {{"id", std::string(kMaxExternalIdBytes + 1, 'a')}});
+  EXPECT_FALSE(long_id.ok);
+  EXPECT_NE(long_id.problem.find("longer than"), std::string::npos);
 }
 
 TEST(Mapper, NulCharactersNeverReachPostgres) {
