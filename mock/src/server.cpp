@@ -58,7 +58,8 @@ struct MockServer::Impl {
     l.set_keep_alive_timeout(3);
     l.set_read_timeout(10);
     l.set_write_timeout(10);
-    l.set_payload_max_length(16u << 20);
+    // Fault rules may carry whole hostile pages (page_body with 10 MB objects).
+    l.set_payload_max_length(128u << 20);
     l.set_tcp_nodelay(true);
   }
 
