@@ -1,5 +1,6 @@
 #include "error_record.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -10,8 +11,11 @@ namespace fetch {
 std::string safe_message(std::string_view text) {
   // Redact first (a cut could split a secret so the pattern no longer
   // matches), then bound, then redact again in case the cut made a prefix
-  // that still looks like one.
-  std::string r = tinv::redact_secrets(text);
+  // that still looks like one. NUL characters go first: jsonb cannot hold
+  // them, and one in any string would make finish_sync_run reject the list.
+  std::string r(text);
+  r.erase(std::remove(r.begin(), r.end(), '\0'), r.end());
+  r = tinv::redact_secrets(r);
   r = tinv::truncate_utf8(r, kMaxErrorMessageChars);
   return tinv::truncate_utf8(tinv::redact_secrets(r), kMaxErrorMessageChars);
 }

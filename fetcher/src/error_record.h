@@ -46,7 +46,8 @@ struct ErrorRecord {
 };
 
 // Redacts and bounds a free-form message (the only way text from Graph, the
-// login endpoint or the database reaches an error record).
+// login endpoint or the database reaches an error record); drops NUL
+// characters, which PostgreSQL text and jsonb cannot hold.
 std::string safe_message(std::string_view text);
 
 // "2026-11-26T12:00:00Z" for now.

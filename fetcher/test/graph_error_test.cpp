@@ -116,6 +116,23 @@ TEST(ErrorRecord, JsonIsRedactedAndBounded) {
   EXPECT_EQ(j["at"], "2026-01-01T00:00:00Z");
 }
 
+// A NUL (raw, or decoded from "\u0000" in an error body) in any field would
+// make the whole list unacceptable to jsonb, and finish_sync_run fail.
+TEST(ErrorRecord, NulCharactersAreDropped) {
+  ErrorRecord e;
+  e.code = "graph_bad_response";
+  e.graph_error_code = std::string("Bad\0Code", 8);
+  e.request_id = std::string("r\0", 2);
+  e.client_request_id = std::string("\0c", 2);
+  e.message = std::string("body: {\"name\":\"a") + '\0' + "b\"}";
+  const std::string dumped = e.to_json().dump();
+  EXPECT_EQ(dumped.find("\\u0000"), std::string::npos) << dumped;
+  EXPECT_EQ(e.to_json()["graph_error_code"], "BadCode");
+  EXPECT_EQ(e.to_json()["request_id"], "r");
+  EXPECT_EQ(e.to_json()["client_request_id"], "c");
+  EXPECT_NE(e.to_json()["message"].get<std::string>().find("ab"), std::string::npos);
+}
+
 TEST(ErrorRecord, MultibyteMessageCutOnCharacterBoundary) {
   std::string s;
   for (int i = 0; i < 600; ++i) s += "\xC3\xA9";  // é
