@@ -32,6 +32,23 @@ void Service::handle_token(const Request &req, Response &res) {
   if (fault) {
     request_scope().fault = fault_kind_name(fault->kind);
     int fd = -1;
+    const int body_status = fault->kind == FaultKind::TokenError       ? 400
+                            : fault->kind == FaultKind::Throttle       ? 429
+                            : fault->kind == FaultKind::TokenThrottle  ? 429
+                            : fault->kind == FaultKind::Unavailable    ? 503
+                            : fault->kind == FaultKind::GatewayTimeout ? 504
+                            : fault->kind == FaultKind::BadGateway     ? 502
+                            : fault->kind == FaultKind::ServerError    ? 500
+                                                                       : 0;
+    if (body_status != 0 && fault->params.contains("body")) {
+      // A raw body override, as for Graph errors (e.g. a proxy's page).
+      std::string ra = retry_after_value(*fault, "");
+      if (!ra.empty()) res.set_header("Retry-After", ra);
+      res.status = body_status;
+      res.set_content(fault->param_string("body", ""),
+                      fault->param_string("content_type", "text/html").c_str());
+      return;
+    }
     switch (fault->kind) {
       case FaultKind::Throttle:
       case FaultKind::TokenThrottle: {

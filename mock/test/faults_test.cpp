@@ -362,6 +362,15 @@ TEST_F(FaultsTest, TokenEndpointFaults) {
   json stats = admin_get("/_mock/stats").body_json();
   EXPECT_EQ(stats["token_responses_by_status"]["429"], 1);
   EXPECT_EQ(stats["token_responses_by_status"]["400"], 1);
+  // Raw bodies on the token endpoint too (e.g. a proxy echoing the request).
+  set_faults(json::array({{{"kind", "token_error"},
+                           {"path", "token"},
+                           {"body", "blocked: client_secret=x"},
+                           {"content_type", "text/plain"}}}));
+  r = post_form("/" + tenant() + "/oauth2/v2.0/token", form);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "blocked: client_secret=x");
+  EXPECT_EQ(r.header("Content-Type"), "text/plain");
 }
 
 TEST_F(FaultsTest, StatsRecordRequests) {
