@@ -34,23 +34,69 @@ inline bool word_needs_escape(uint64_t w) {
   return ((control | is_quote | is_backslash) & kHigh) != 0;
 }
 
-void append_escape(std::string& out, unsigned char c) {
+// Writes the escape of `c` (needs_escape(c)) at `dst`; returns the end.
+char* write_escape(char* dst, unsigned char c) {
+  *dst++ = '\\';
   switch (c) {
-    case '"': out.append("\\\"", 2); break;
-    case '\\': out.append("\\\\", 2); break;
-    case '\b': out.append("\\b", 2); break;
-    case '\f': out.append("\\f", 2); break;
-    case '\n': out.append("\\n", 2); break;
-    case '\r': out.append("\\r", 2); break;
-    case '\t': out.append("\\t", 2); break;
-    default: {
-      const char esc[6] = {'\\', 'u', '0', '0', kHexLower[c >> 4], kHexLower[c & 0xF]};
-      out.append(esc, sizeof esc);
-    }
+    case '"': *dst++ = '"'; break;
+    case '\\': *dst++ = '\\'; break;
+    case '\b': *dst++ = 'b'; break;
+    case '\f': *dst++ = 'f'; break;
+    case '\n': *dst++ = 'n'; break;
+    case '\r': *dst++ = 'r'; break;
+    case '\t': *dst++ = 't'; break;
+    default:
+      dst[0] = 'u';
+      dst[1] = '0';
+      dst[2] = '0';
+      dst[3] = kHexLower[c >> 4];
+      dst[4] = kHexLower[c & 0xF];
+      dst += 5;
   }
+  return dst;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  char esc[6];
+  out.append(esc, static_cast<size_t>(write_escape(esc, c) - esc));
 }
 
 }  // namespace
+
+char* write_json_string(char* dst, std::string_view s) {
+  *dst++ = '"';
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  // Copy 8 bytes at a time while none of them needs an escape.
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (!word_needs_escape(w)) {
+      std::memcpy(dst, &w, 8);
+      dst += 8;
+      p += 8;
+      continue;
+    }
+    for (const char* const stop = p + 8; p != stop; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (needs_escape(c)) {
+        dst = write_escape(dst, c);
+      } else {
+        *dst++ = static_cast<char>(c);
+      }
+    }
+  }
+  for (; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (needs_escape(c)) {
+      dst = write_escape(dst, c);
+    } else {
+      *dst++ = static_cast<char>(c);
+    }
+  }
+  *dst++ = '"';
+  return dst;
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -81,10 +127,15 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_number(std::string& out, double v) {
+  char buf[kJsonNumberMaxSize];
+  out.append(buf, static_cast<size_t>(write_json_number(buf, v) - buf));
+}
+
+char* write_json_number(char* dst, double v) {
   if (!std::isfinite(v)) throw NumberOutOfRange("number is not finite");
   if (v == 0) {  // +0 and -0
-    out.push_back('0');
-    return;
+    *dst++ = '0';
+    return dst;
   }
 
   // Shortest round-trip digits in scientific form: [-]d[.ddd]e(+|-)xx.
@@ -94,7 +145,7 @@ void append_json_number(std::string& out, double v) {
   const char* p = sci;
   const char* const sci_end = res.ptr;
 
-  char buf[48];  // laid-out result; longest is "-0.000000" + 17 digits
+  char* const buf = dst;  // at most 25 bytes, e.g. "-0.00000" + 17 digits
   size_t len = 0;
   if (*p == '-') {
     buf[len++] = '-';
@@ -153,7 +204,7 @@ void append_json_number(std::string& out, double v) {
     } while (e != 0);
     while (elen > 0) buf[len++] = ebuf[--elen];
   }
-  out.append(buf, len);
+  return buf + len;
 }
 
 namespace {
@@ -243,41 +294,6 @@ double parse_json_number(std::string_view text) {
   }
   if (res.ec == std::errc::not_enough_memory) throw std::bad_alloc();
   throw std::invalid_argument("not a JSON number");
-}
-
-namespace {
-
-// Lexicographic order on UTF-8 bytes equals code point order. UTF-16 code
-// unit order differs only in that supplementary code points (4-byte UTF-8,
-// lead byte F0..F4, surrogates D800..DFFF) sort before U+E000..U+FFFF
-// (lead bytes EE, EF). At the first differing byte the two strings share the
-// bytes before it, so this byte decides; remapping the lead bytes F0..FF below
-// EE..EF gives UTF-16 order for valid UTF-8 and a total order for any bytes.
-inline unsigned utf16_rank(unsigned char c) {
-  if (c >= 0xF0) return c - 0xF0u + 0xEEu;  // F0..FF -> EE..FD
-  if (c >= 0xEE) return c + 0x10u;          // EE, EF -> FE, FF
-  return c;
-}
-
-}  // namespace
-
-int compare_utf16(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  const auto* pa = reinterpret_cast<const unsigned char*>(a.data());
-  const auto* pb = reinterpret_cast<const unsigned char*>(b.data());
-  size_t i = 0;
-  // Skip equal 8-byte blocks, then find the differing byte.
-  while (i + 8 <= n) {
-    uint64_t wa;
-    uint64_t wb;
-    std::memcpy(&wa, pa + i, 8);
-    std::memcpy(&wb, pb + i, 8);
-    if (wa != wb) break;
-    i += 8;
-  }
-  while (i < n && pa[i] == pb[i]) ++i;
-  if (i == n) return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
-  return utf16_rank(pa[i]) < utf16_rank(pb[i]) ? -1 : 1;
 }
 
 void append_canonical_object(std::string& out,
