@@ -1,8 +1,16 @@
 // inventory.canonical_json(jsonb) and inventory.selection_hash(jsonb).
 //
-// Walks the jsonb with its iterator and builds the canonical text with the
-// shared core (core/canonical.h), so the fetcher and the database produce the
-// same bytes for the same document.
+// Walks the jsonb's binary containers directly (jsonb_raw.h) and writes the
+// canonical text with the shared core (core/canonical.h), so the fetcher and
+// the database produce the same bytes for the same document.
+//
+// All text goes into one arena. An object's members are written in key order
+// straight away (its keys are sorted as views into the jsonb); an array's
+// elements are written one after the other, sorted and deduplicated as
+// (offset, length) spans of the arena, and the array is then laid out in
+// their order where its first element began. The walk keeps its own stack, so
+// nesting depth costs heap, not C stack. The only PostgreSQL calls are
+// numeric_out for numbers and the result's allocation, each through pg_call.
 #include "pg_bridge.h"
 
 extern "C" {
@@ -11,127 +19,283 @@ extern "C" {
 #include "utils/numeric.h"
 }
 
-#include <string>
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "canonical.h"
+#include "jsonb_raw.h"
 #include "sha256.h"
 
 namespace {
 
 using tinv::pg::pg_call;
+using tinv::pg::jsonb_raw::Child;
+using tinv::pg::jsonb_raw::Cursor;
 
-// One open container while walking the document.
-struct Frame {
-  bool is_object = false;
-  std::string_view pending_key;
-  std::vector<std::pair<std::string_view, std::string>> members;
-  std::vector<std::string> elements;
+// A growable byte buffer that hands out room to write into directly.
+class Arena {
+ public:
+  size_t size() const { return size_; }
+  char* data() { return buf_.get(); }
+  const char* data() const { return buf_.get(); }
+  size_t capacity() const { return cap_; }
+
+  // A pointer to at least `n` writable bytes at the end; end the write with
+  // commit().
+  char* room(size_t n) {
+    if (cap_ - size_ < n) grow(n);
+    return buf_.get() + size_;
+  }
+  void commit(const char* end) { size_ = static_cast<size_t>(end - buf_.get()); }
+  void put(char c) { *room(1) = c, ++size_; }
+  void put(const char* s, size_t n) {
+    std::memcpy(room(n), s, n);
+    size_ += n;
+  }
+  void truncate(size_t n) { size_ = n; }
+  void release() {
+    buf_.reset();
+    size_ = cap_ = 0;
+  }
+
+ private:
+  void grow(size_t n) {
+    size_t cap = std::max<size_t>(cap_ * 2, 256);
+    while (cap - size_ < n) cap *= 2;
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    if (size_ != 0) std::memcpy(bigger.get(), buf_.get(), size_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
+  }
+
+  std::unique_ptr<char[]> buf_;
+  size_t size_ = 0;
+  size_t cap_ = 0;
 };
 
-void append_scalar(std::string& out, const JsonbValue& v) {
-  switch (v.type) {
-    case jbvNull:
-      out += "null";
-      break;
-    case jbvBool:
-      out += v.val.boolean ? "true" : "false";
-      break;
-    case jbvString:
-      tinv::append_json_string(out, std::string_view(v.val.string.val, static_cast<size_t>(v.val.string.len)));
-      break;
-    case jbvNumeric: {
-      Numeric num = v.val.numeric;
-      const char* text = pg_call([num]() -> const char* {
-        return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
-      });
-      double d = tinv::parse_json_number(text);
-      tinv::append_json_number(out, d);
-      break;
-    }
-    default:
-      throw std::logic_error("unexpected jsonb scalar type");
+// A string to sort by UTF-16 code units, with the keys of its first 16
+// bytes (tinv::utf16_order_prefix) so most comparisons are two integers.
+struct SortKey {
+  uint64_t k0;
+  uint64_t k1;
+
+  static SortKey of(std::string_view s) {
+    return SortKey{tinv::utf16_order_prefix(s, 0), tinv::utf16_order_prefix(s, 8)};
   }
+};
+
+// a < b in UTF-16 code unit order; sa, sb are the strings the keys were made of.
+inline bool utf16_less(const SortKey& a, std::string_view sa, const SortKey& b, std::string_view sb) {
+  if (a.k0 != b.k0) return a.k0 < b.k0;
+  if (a.k1 != b.k1) return a.k1 < b.k1;
+  return sa.size() > 16 && sb.size() > 16 ? tinv::compare_utf16(sa.substr(16), sb.substr(16)) < 0
+                                          : tinv::compare_utf16(sa, sb) < 0;
 }
 
-// Canonical text of a whole jsonb document.
-std::string canonicalize(Jsonb* jb) {
-  JsonbIterator* it = pg_call([jb]() { return JsonbIteratorInit(&jb->root); });
-  std::vector<Frame> stack;
-  std::string result;
-  bool raw_scalar = false;
-  JsonbValue v;
-
-  // Hands a finished value (canonical text) to the enclosing container.
-  auto emit = [&](std::string&& text) {
-    if (stack.empty()) {
-      result = std::move(text);
-      return;
+class Canonicalizer {
+ public:
+  // Canonical text of the document rooted at `root`; valid until the next call.
+  std::string_view run(const JsonbContainer* root, size_t size_hint) {
+    trim();
+    stack_.clear();
+    members_.clear();
+    spans_.clear();
+    out_.truncate(0);
+    out_.room(size_hint);
+    if (JsonContainerIsScalar(root)) {  // a raw scalar: a one-element pseudo array
+      Cursor cur(root);
+      write_scalar(cur.next());
+      return std::string_view(out_.data(), out_.size());
     }
-    Frame& top = stack.back();
-    if (top.is_object)
-      top.members.emplace_back(top.pending_key, std::move(text));
-    else
-      top.elements.push_back(std::move(text));
+    open(root);
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      if (f.next == f.count) {
+        close();
+        continue;
+      }
+      Child c;
+      if (f.is_object) {
+        const Member& m = members_[f.first + f.next];
+        char* w = out_.room(tinv::json_string_max_size(m.key.size()) + 2);
+        if (f.next != 0) *w++ = ',';
+        w = tinv::write_json_string(w, m.key);
+        *w++ = ':';
+        out_.commit(w);
+        c = m.value;
+      } else {
+        c = f.cursor.next();
+        f.element_start = out_.size();
+      }
+      ++f.next;
+      if (c.is_container()) {
+        open(c.container());  // `f` is invalid from here on
+        continue;
+      }
+      write_scalar(c);
+      value_done();
+    }
+    return std::string_view(out_.data(), out_.size());
+  }
+
+  // Gives back the buffers of an unusually large document.
+  void trim() {
+    constexpr size_t kKeepBytes = size_t{1} << 20;
+    if (out_.capacity() > kKeepBytes) out_.release();
+    if (members_.capacity() * sizeof(Member) > kKeepBytes) std::vector<Member>().swap(members_);
+    if (spans_.capacity() * sizeof(Span) > kKeepBytes) std::vector<Span>().swap(spans_);
+    if (stack_.capacity() * sizeof(Frame) > kKeepBytes) std::vector<Frame>().swap(stack_);
+  }
+
+ private:
+  struct Member {
+    std::string_view key;
+    SortKey order;
+    Child value;
+  };
+  struct Span {
+    size_t offset;
+    size_t length;
+    SortKey order;
+  };
+  struct Frame {
+    bool is_object;
+    uint32 count;          // members or elements
+    uint32 next;           // next member / element to write
+    size_t first;          // objects: index into members_; arrays: into spans_
+    size_t text_start;     // arrays: arena offset of the first element
+    size_t element_start;  // arrays: arena offset of the element being written
+    Cursor cursor;         // arrays: the elements in storage order
   };
 
-  for (;;) {
-    JsonbIteratorToken tok = pg_call([&it, &v]() { return JsonbIteratorNext(&it, &v, false); });
-    if (tok == WJB_DONE) break;
-    switch (tok) {
-      case WJB_BEGIN_OBJECT:
-        stack.emplace_back();
-        stack.back().is_object = true;
+  void open(const JsonbContainer* jc) {
+    Frame f{};
+    f.count = JsonContainerSize(jc);
+    if (JsonContainerIsObject(jc)) {
+      f.is_object = true;
+      f.first = members_.size();
+      members_.resize(f.first + f.count);
+      Member* const m = members_.data() + f.first;
+      Cursor cur(jc);
+      for (uint32 i = 0; i < f.count; ++i) m[i].key = cur.next().str();
+      for (uint32 i = 0; i < f.count; ++i) m[i].value = cur.next();
+      // jsonb stores keys by length, then bytes; the canonical order is UTF-16.
+      if (f.count > 1) {
+        for (uint32 i = 0; i < f.count; ++i) m[i].order = SortKey::of(m[i].key);
+        std::sort(m, m + f.count,
+                  [](const Member& a, const Member& b) { return utf16_less(a.order, a.key, b.order, b.key); });
+      }
+      out_.put('{');
+    } else {
+      f.is_object = false;
+      f.first = spans_.size();
+      f.text_start = out_.size();
+      f.cursor = Cursor(jc);
+    }
+    stack_.push_back(f);
+  }
+
+  // Ends the innermost container and hands it to its parent.
+  void close() {
+    const Frame f = stack_.back();
+    stack_.pop_back();
+    if (f.is_object) {
+      out_.put('}');
+      members_.resize(f.first);
+    } else {
+      close_array(f);
+      spans_.resize(f.first);
+    }
+    if (!stack_.empty()) value_done();
+  }
+
+  // The value just written is complete: an array element becomes a span.
+  void value_done() {
+    const Frame& f = stack_.back();
+    if (f.is_object) return;
+    spans_.push_back(Span{f.element_start, out_.size() - f.element_start, SortKey{}});
+  }
+
+  // Replaces the element texts written since f.text_start by the array: the
+  // distinct texts in UTF-16 order, comma-separated, in brackets.
+  void close_array(const Frame& f) {
+    Span* const begin = spans_.data() + f.first;
+    Span* end = spans_.data() + spans_.size();
+    const char* const arena = out_.data();
+    auto view = [arena](const Span& s) { return std::string_view(arena + s.offset, s.length); };
+    if (end - begin > 1) {
+      for (Span* s = begin; s != end; ++s) s->order = SortKey::of(view(*s));
+    }
+    std::sort(begin, end,
+              [&view](const Span& a, const Span& b) { return utf16_less(a.order, view(a), b.order, view(b)); });
+    end = std::unique(begin, end, [&view](const Span& a, const Span& b) { return view(a) == view(b); });
+
+    size_t total = 2;
+    for (const Span* s = begin; s != end; ++s) total += s->length + 1;
+    if (begin != end) --total;
+    // Assemble the array after the elements, then move it in their place.
+    char* const array = out_.room(total);
+    char* const buf = out_.data();
+    char* w = array;
+    *w++ = '[';
+    for (const Span* s = begin; s != end; ++s) {
+      if (s != begin) *w++ = ',';
+      std::memcpy(w, buf + s->offset, s->length);
+      w += s->length;
+    }
+    *w = ']';
+    std::memmove(buf + f.text_start, array, total);
+    out_.truncate(f.text_start + total);
+  }
+
+  void write_scalar(const Child& c) {
+    switch (c.type) {
+      case JENTRY_ISSTRING:
+        out_.commit(tinv::write_json_string(out_.room(tinv::json_string_max_size(c.len)), c.str()));
         break;
-      case WJB_BEGIN_ARRAY:
-        if (v.val.array.rawScalar && stack.empty()) {
-          raw_scalar = true;
-          stack.emplace_back();
-        } else {
-          stack.emplace_back();
-        }
-        break;
-      case WJB_KEY:
-        stack.back().pending_key = std::string_view(v.val.string.val, static_cast<size_t>(v.val.string.len));
-        break;
-      case WJB_VALUE:
-      case WJB_ELEM: {
-        std::string text;
-        append_scalar(text, v);
-        emit(std::move(text));
+      case JENTRY_ISNUMERIC: {
+        const Numeric num = c.numeric();
+        const char* text = pg_call([num]() -> const char* {
+          return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+        });
+        const double value = tinv::parse_json_number(text);
+        out_.commit(tinv::write_json_number(out_.room(tinv::kJsonNumberMaxSize), value));
         break;
       }
-      case WJB_END_OBJECT: {
-        Frame frame = std::move(stack.back());
-        stack.pop_back();
-        std::string text;
-        tinv::append_canonical_object(text, frame.members);
-        emit(std::move(text));
+      case JENTRY_ISBOOL_FALSE:
+        out_.put("false", 5);
         break;
-      }
-      case WJB_END_ARRAY: {
-        Frame frame = std::move(stack.back());
-        stack.pop_back();
-        if (raw_scalar && stack.empty()) {
-          result = frame.elements.empty() ? std::string() : std::move(frame.elements.front());
-        } else {
-          std::string text;
-          tinv::append_canonical_array(text, frame.elements);
-          emit(std::move(text));
-        }
+      case JENTRY_ISBOOL_TRUE:
+        out_.put("true", 4);
         break;
-      }
+      case JENTRY_ISNULL:
+        out_.put("null", 4);
+        break;
       default:
-        throw std::logic_error("unexpected jsonb iterator token");
+        throw std::logic_error("unexpected jsonb entry type");
     }
   }
-  return result;
+
+  Arena out_;
+  std::vector<Frame> stack_;
+  std::vector<Member> members_;
+  std::vector<Span> spans_;
+};
+
+// The walker's buffers live as long as the backend (the functions are not
+// reentrant: nothing they call runs SQL), so a call allocates nothing once
+// documents of its size have been seen; trim() caps what is kept.
+Canonicalizer& scratch() {
+  static Canonicalizer c;
+  return c;
 }
 
-text* to_text(const std::string& s) {
-  return pg_call([&s]() { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); });
+// Canonical text of a whole jsonb document; valid until the next call.
+std::string_view canonicalize(const Jsonb* jb) {
+  return scratch().run(&jb->root, 2 * static_cast<size_t>(VARSIZE(jb)) + 64);
 }
 
 }  // namespace
@@ -142,8 +306,12 @@ PG_FUNCTION_INFO_V1(tinv_canonical_json);
 Datum tinv_canonical_json(PG_FUNCTION_ARGS) {
   Jsonb* jb = PG_GETARG_JSONB_P(0);
   return tinv::pg::sql_entry([&]() -> Datum {
-    std::string canon = canonicalize(jb);
-    return PointerGetDatum(to_text(canon));
+    const std::string_view canon = canonicalize(jb);
+    text* result = pg_call([canon]() {
+      return cstring_to_text_with_len(canon.data(), static_cast<int>(canon.size()));
+    });
+    scratch().trim();
+    return PointerGetDatum(result);
   });
 }
 
@@ -151,10 +319,16 @@ PG_FUNCTION_INFO_V1(tinv_selection_hash);
 Datum tinv_selection_hash(PG_FUNCTION_ARGS) {
   Jsonb* jb = PG_GETARG_JSONB_P(0);
   return tinv::pg::sql_entry([&]() -> Datum {
-    std::string canon = canonicalize(jb);
-    return PointerGetDatum(to_text(tinv::sha256_hex(canon)));
+    const tinv::Sha256Digest digest = tinv::sha256(canonicalize(jb));
+    scratch().trim();
+    static constexpr char kHex[] = "0123456789abcdef";
+    char hex[2 * sizeof digest];
+    for (size_t i = 0; i < digest.size(); ++i) {
+      hex[2 * i] = kHex[digest[i] >> 4];
+      hex[2 * i + 1] = kHex[digest[i] & 0xF];
+    }
+    return PointerGetDatum(pg_call([&hex]() { return cstring_to_text_with_len(hex, sizeof hex); }));
   });
 }
-
 
 }  // extern "C"
