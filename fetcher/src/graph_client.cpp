@@ -3,7 +3,9 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <vector>
 
 #include "graph_error.h"
 #include "uuid.h"
@@ -28,6 +30,69 @@ const char* give_up_text(GiveUpReason r) {
 // The URL without its query, for log lines (the query holds paging tokens;
 // redaction would mask them anyway).
 std::string url_for_log(const std::string& url) { return url.substr(0, url.find('?')); }
+
+// The credentials a request carried, kept (and wiped at the end) only to be
+// cut out of whatever the server sends back: a proxy or endpoint that
+// echoes the bearer token or the client secret verbatim must not get them
+// into an error record or a log line, whatever their shape.
+class SentSecrets {
+ public:
+  SentSecrets() = default;
+  SentSecrets(const SentSecrets&) = delete;
+  SentSecrets& operator=(const SentSecrets&) = delete;
+  ~SentSecrets() { clear(); }
+
+  void clear() {
+    for (auto& v : values_) OPENSSL_cleanse(v.data(), v.size());
+    values_.clear();
+  }
+  // Shorter values would mask ordinary words; real credentials are long.
+  void add(std::string v) {
+    if (v.size() >= 8) values_.push_back(std::move(v));
+  }
+  // client_secret and client_assertion of a form body, as sent and decoded.
+  void add_from_form(const std::string& body) {
+    size_t p = 0;
+    while (p <= body.size()) {
+      size_t amp = body.find('&', p);
+      if (amp == std::string::npos) amp = body.size();
+      const std::string pair = body.substr(p, amp - p);
+      const size_t eq = pair.find('=');
+      const std::string key = pair.substr(0, eq);
+      if (eq != std::string::npos && (key == "client_secret" || key == "client_assertion")) {
+        std::string raw = pair.substr(eq + 1);
+        add(percent_decode(raw));
+        add(std::move(raw));
+      }
+      p = amp + 1;
+    }
+  }
+  void scrub(std::string& text) const {
+    for (const auto& v : values_) {
+      for (size_t at = text.find(v); at != std::string::npos; at = text.find(v, at)) {
+        text.replace(at, v.size(), "[REDACTED]");
+      }
+    }
+  }
+
+ private:
+  static std::string percent_decode(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        out += ' ';
+      } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> values_;
+};
 
 }  // namespace
 
@@ -93,6 +158,7 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
   bool refreshed_after_401 = false;
   JsonResult result;
 
+  SentSecrets sent;
   auto fail = [&](const char* code, long status, const HttpResponse* resp, std::string message) {
     result.ok = false;
     ErrorRecord& e = result.error;
@@ -115,6 +181,10 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       }
       if (!resp->client_request_id.empty()) e.client_request_id = resp->client_request_id;
     }
+    sent.scrub(message);
+    sent.scrub(e.graph_error_code);
+    sent.scrub(e.request_id);
+    sent.scrub(e.client_request_id);
     e.message = safe_message(message);
     return result;
   };
@@ -147,10 +217,14 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     if (counters.total() > 0) req.headers.push_back("Retry-Attempt: " + std::to_string(counters.total()));
     if (kind == Kind::Graph) {
       req.headers.push_back("Authorization: Bearer " + token);
+      sent.clear();
+      sent.add(token);
     } else {
       req.method = "POST";
       req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
       req.body = make_body();
+      sent.clear();
+      sent.add_from_form(req.body);
     }
 
     SteadyTime attempt_started{};

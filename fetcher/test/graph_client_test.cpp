@@ -23,6 +23,7 @@ struct Harness {
   Logger log{LogFormat::Text, LogLevel::Trace, [this](std::string_view s) { log_text += s; }};
   GraphClient client;
   int token_fetches = 0;
+  std::string token_value = "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ0In0.c2lnLXRva2VuLTE";
   TokenCache tokens;
   RunMetrics metrics;
   StopToken stop;
@@ -32,7 +33,7 @@ struct Harness {
       : client(transport, clock, gate, log, cfg, [] { return 0.5; }),
         tokens(clock, [this](const StopToken&, AccessToken& out) {
           ++token_fetches;
-          out.value = "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ0In0.c2lnLXRva2VuLTE" + std::to_string(token_fetches);
+          out.value = token_value + std::to_string(token_fetches);
           out.lifetime_s = 3599;
           out.expires_at = add_seconds(clock.now(), 3599);
           TokenResult r;
@@ -249,6 +250,48 @@ TEST(GraphClient, TokenRequestRejectedIsFatalAndLeaksNothing) {
   EXPECT_EQ(h.transport.requests()[0].method, "POST");
   EXPECT_EQ(h.log_text.find(secret), std::string::npos);
   EXPECT_EQ(t.error.to_json().dump().find(secret), std::string::npos);
+}
+
+// An endpoint (or a proxy in front of it) that echoes the credentials in
+// its error body: shapes the redactor knows nothing about are cut out too,
+// because the client knows what it sent.
+TEST(GraphClient, EchoedSecretNeverReachesTheErrorOrTheLog) {
+  Harness h;
+  const std::string secret = "plain-secret/with+chars and spaces";
+  const std::string encoded = "plain-secret%2Fwith%2Bchars+and+spaces";
+  for (int i = 0; i < 3; ++i) {
+    h.transport.push(reply(500,
+                           "{\"error\":\"server_error\",\"error_description\":\"AADSTS50000: could not "
+                           "check secret " +
+                               secret +
+                               " (form: grant_type=client_credentials&client_id=a&"
+                               "client_secret=" +
+                               encoded + ")\"}"));
+  }
+  AccessToken out;
+  TokenResult t = h.client.fetch_token(
+      h.ctx, "https://login.example/t/oauth2/v2.0/token",
+      [&] { return "grant_type=client_credentials&client_id=a&client_secret=" + encoded; }, out);
+  EXPECT_FALSE(t.ok);
+  const std::string stored = t.error.to_json().dump();
+  EXPECT_EQ(stored.find("plain-secret"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("could not check secret [REDACTED]"), std::string::npos) << stored;
+  EXPECT_EQ(h.log_text.find("plain-secret"), std::string::npos);
+}
+
+TEST(GraphClient, EchoedOpaqueTokenNeverReachesTheErrorOrTheLog) {
+  Harness h;
+  h.token_value = "opaque-access-token-not-a-jwt-";
+  h.transport.push(
+      reply(400,
+            "{\"error\":{\"code\":\"BadRequest\",\"message\":\"token opaque-access-token-not-a-jwt-1 "
+            "is not valid here\"}}"));
+  JsonResult r = h.get();
+  EXPECT_FALSE(r.ok);
+  const std::string stored = r.error.to_json().dump();
+  EXPECT_EQ(stored.find("opaque-access-token"), std::string::npos) << stored;
+  EXPECT_NE(stored.find("token [REDACTED] is not valid"), std::string::npos) << stored;
+  EXPECT_EQ(h.log_text.find("opaque-access-token"), std::string::npos);
 }
 
 TEST(GraphClient, TokenEndpointThrottlingIsRetriedThenSucceeds) {
