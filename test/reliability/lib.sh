@@ -26,6 +26,7 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$WORK/results.tsv"; 
 run_case() {
   local name=$1 fn=$2 before=$FAILED t0=$SECONDS
   CASE=$name
+  CASE_FAILED0=$FAILED
   say "--- $name"
   "$fn"
   say "    $name: $((SECONDS - t0)) s, $((FAILED - before)) failed checks"
@@ -194,3 +195,6 @@ report_table() {
 }
 
 remember() { sql "$1" "SELECT reltest.remember('$2')" >/dev/null; }
+tenant_requests_at_least() {
+  [ "$(mock_get /_mock/stats | jq --arg t "$1" '.requests_by_tenant[$t] // 0')" -ge "$2" ]
+}

@@ -122,6 +122,11 @@ want fuzz && run_case fuzz case_fuzz
 say ""
 say "reliability: finished in $((SECONDS - T0)) s"
 report_table | tee "$WORK/report.md"
+if [ -s "$WORK/known-issues.txt" ]; then
+  say ""
+  say "Known issues (reported, not failing the suite):"
+  sort -u "$WORK/known-issues.txt" | sed 's/^KNOWN /- /' | tee -a "$WORK/report.md"
+fi
 [ -n "${RELIABILITY_REPORT:-}" ] && cp "$WORK/report.md" "$RELIABILITY_REPORT"
 for n in "${FAILED_NAMES[@]}"; do say "  failed: $n"; done
 say "$PASSED passed, $FAILED failed"
