@@ -17,7 +17,13 @@ std::string pg_text_array(const std::vector<std::string>& items) {
   return out;
 }
 
-PgRunStore::PgRunStore(const std::string& conninfo) : conn_(conninfo) {}
+PgRunStore::PgRunStore(const std::string& conninfo) : conn_(conninfo) {
+  // Every name below is schema-qualified or lives in pg_catalog: with an
+  // empty search_path, objects that others created in public (or a
+  // search_path set on the role that puts public before pg_catalog) cannot
+  // stand in for the functions and operators these statements use.
+  conn_.exec("SELECT pg_catalog.set_config('search_path', '', false)");
+}
 
 long long PgRunStore::begin_run(const std::string& tenant, const std::string& selection_json,
                                 const std::string& correlation_id) {
@@ -87,8 +93,9 @@ void PgRunStore::finish(long long run_id, const std::string& status, const nlohm
 
 nlohmann::json PgRunStore::run_row(long long run_id) {
   try {
-    PgResult r = conn_.exec("SELECT to_jsonb(r) FROM inventory.inventory_sync_runs r WHERE id = $1::bigint",
-                            {std::to_string(run_id)});
+    PgResult r = conn_.exec(
+        "SELECT pg_catalog.to_jsonb(r) FROM inventory.inventory_sync_runs r WHERE r.id = $1::bigint",
+        {std::to_string(run_id)});
     if (r.rows() == 1 && !r.is_null(0, 0)) {
       auto j = nlohmann::json::parse(r.get(0, 0), nullptr, false);
       if (j.is_object()) return j;
