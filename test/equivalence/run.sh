@@ -31,8 +31,9 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- reference
-files="extension/pg_bridge.h extension/module.cpp extension/canonical_sql.cpp extension/meta_filter.cpp
-       core/canonical.h core/canonical.cpp core/meta_rules.h core/meta_rules.cpp core/sha256.h core/sha256.cpp"
+headers=$(git -C "$root" ls-tree --name-only "$ref" extension/ core/ | grep '\.h$')
+files="$headers extension/module.cpp extension/canonical_sql.cpp extension/meta_filter.cpp
+       core/canonical.cpp core/meta_rules.cpp core/sha256.cpp"
 for f in $files; do
   mkdir -p "$work/src/$(dirname "$f")"
   git -C "$root" show "$ref:$f" >"$work/src/$f"
