@@ -85,6 +85,33 @@ inline int compare_utf16(std::string_view a, std::string_view b) {
   return detail::utf16_rank(pa[i]) < detail::utf16_rank(pb[i]) ? -1 : 1;
 }
 
+namespace detail {
+
+// The 8 bytes at `p` as a big-endian number (the first byte most significant).
+inline uint64_t load_be64(const unsigned char* p) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+#else
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+#endif
+}
+
+inline uint32_t load_be32(const unsigned char* p) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+#else
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+#endif
+}
+
+}  // namespace detail
+
 // A sort key of the bytes [from, from + 8) of `s` (bytes past its end count
 // as 0) consistent with compare_utf16: for strings a and b that are equal
 // before `from`, utf16_order_prefix(a, from) < utf16_order_prefix(b, from)
@@ -93,12 +120,14 @@ inline int compare_utf16(std::string_view a, std::string_view b) {
 inline uint64_t utf16_order_prefix(std::string_view s, size_t from) {
   const size_t avail = from < s.size() ? s.size() - from : 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + from;
-  uint64_t key = 0;
+  uint64_t key;
   if (avail >= 8) {
-    for (int i = 0; i < 8; ++i) key = (key << 8) | p[i];  // a big-endian load
-  } else if (avail > 0) {
-    for (size_t i = 0; i < avail; ++i) key = (key << 8) | p[i];
-    key <<= 8 * (8 - avail);
+    key = detail::load_be64(p);
+  } else if (avail >= 4) {  // two overlapping loads: bytes [0, 4) and [avail - 4, avail)
+    key = (uint64_t{detail::load_be32(p)} << 32) | (uint64_t{detail::load_be32(p + avail - 4)} << (8 * (8 - avail)));
+  } else {
+    key = 0;
+    for (size_t i = 0; i < avail; ++i) key |= uint64_t{p[i]} << (56 - 8 * i);
   }
   if ((key & 0x8080808080808080ULL) != 0) {  // some byte >= 0x80: rank every byte
     uint64_t ranked = 0;

@@ -76,22 +76,19 @@ class Arena {
   size_t cap_ = 0;
 };
 
-// A string to sort by UTF-16 code units, with the keys of its first 16
-// bytes (tinv::utf16_order_prefix) so most comparisons are two integers.
+// The sort key of a string's first 8 bytes (tinv::utf16_order_prefix), so
+// most comparisons in a sort are one integer comparison.
 struct SortKey {
   uint64_t k0;
-  uint64_t k1;
 
-  static SortKey of(std::string_view s) {
-    return SortKey{tinv::utf16_order_prefix(s, 0), tinv::utf16_order_prefix(s, 8)};
-  }
+  static SortKey of(std::string_view s) { return SortKey{tinv::utf16_order_prefix(s, 0)}; }
 };
 
 // a < b in UTF-16 code unit order; sa, sb are the strings the keys were made of.
 inline bool utf16_less(const SortKey& a, std::string_view sa, const SortKey& b, std::string_view sb) {
   if (a.k0 != b.k0) return a.k0 < b.k0;
-  if (a.k1 != b.k1) return a.k1 < b.k1;
-  return sa.size() > 16 && sb.size() > 16 ? tinv::compare_utf16(sa.substr(16), sb.substr(16)) < 0
+  // Equal keys: two strings of 8 or more bytes share their first 8.
+  return sa.size() >= 8 && sb.size() >= 8 ? tinv::compare_utf16(sa.substr(8), sb.substr(8)) < 0
                                           : tinv::compare_utf16(sa, sb) < 0;
 }
 
