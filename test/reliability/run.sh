@@ -72,8 +72,7 @@ done
 
 cleanup() {
   local pid
-  for pid in "${BG_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
+  { for pid in "${BG_PIDS[@]}"; do kill -9 "$pid"; done; wait; } 2>/dev/null
   "$ROOT/scripts/pgcluster.sh" stop "$PGDIR" >/dev/null 2>&1
   if [ "${RELIABILITY_KEEP:-0}" = 1 ]; then
     echo "reliability: work directory kept: $WORK"
