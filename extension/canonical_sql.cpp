@@ -22,6 +22,7 @@ extern "C" {
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -117,11 +118,9 @@ class Canonicalizer {
       Child c;
       if (f.is_object) {
         const Member& m = members_[f.first + f.next];
-        char* w = out_.room(tinv::json_string_max_size(m.key.size()) + 2);
-        if (f.next != 0) *w++ = ',';
-        w = tinv::write_json_string(w, m.key);
-        *w++ = ':';
-        out_.commit(w);
+        if (f.next != 0) out_.put(',');
+        write_string(m.key);
+        out_.put(':');
         c = m.value;
       } else {
         c = f.cursor.next();
@@ -248,10 +247,24 @@ class Canonicalizer {
     out_.truncate(f.text_start + total);
   }
 
+  // Writes `s` as a JSON string literal. Long strings go through a
+  // std::string, so that the arena grows by what is written and not by the
+  // worst case of six bytes for every byte.
+  void write_string(std::string_view s) {
+    constexpr size_t kDirectBytes = 64 * 1024;
+    if (s.size() <= kDirectBytes) {
+      out_.commit(tinv::write_json_string(out_.room(tinv::json_string_max_size(s.size())), s));
+      return;
+    }
+    std::string text;
+    tinv::append_json_string(text, s);
+    out_.put(text.data(), text.size());
+  }
+
   void write_scalar(const Child& c) {
     switch (c.type) {
       case JENTRY_ISSTRING:
-        out_.commit(tinv::write_json_string(out_.room(tinv::json_string_max_size(c.len)), c.str()));
+        write_string(c.str());
         break;
       case JENTRY_ISNUMERIC: {
         const Numeric num = c.numeric();

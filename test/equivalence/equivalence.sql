@@ -218,6 +218,13 @@ $$;
 SELECT setseed(0.314159) \gset
 CREATE TABLE equiv.docs AS
     SELECT i, equiv.random_doc()::jsonb AS doc FROM generate_series(1, :docs) i;
+-- Long strings and keys (escapes, multibyte characters), equal long
+-- elements, lengths around 64 KiB.
+INSERT INTO equiv.docs
+    SELECT -100000 - k, jsonb_build_object(repeat('k"', 40000 + k), repeat(E'a\n"\\é😀' || chr(1), 30000 + k),
+                                           'arr', jsonb_build_array(repeat('x', 70000), repeat('x', 70000),
+                                                                    repeat('y', 65536 + k), repeat('y', 65535 + k), k))
+      FROM generate_series(0, 4) k;
 -- A few deeply nested documents.
 INSERT INTO equiv.docs
     SELECT -d, (repeat('[{"b":2,"a":', d) || '[3,1,3]' || repeat('},2,2]', d))::jsonb FROM generate_series(1, 2000, 97) d;
