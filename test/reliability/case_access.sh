@@ -86,6 +86,7 @@ SQL
     psql -XAtq -d $db -U rel_sync_a -f "$HERE/access_sync.sql" 2>&1) || fail "sync role checks did not run" "$out"
   printf '%s\n' "$out" >"$WORK/access-sync.txt"
   sum_after=$(sql $db "$checksum")
+  sql $db "SELECT pg_terminate_backend(owner_pid) FROM inventory.inventory_sync_runs WHERE id = $run_b" >/dev/null
   kill "$hold" 2>/dev/null
   { wait "$hold"; } 2>/dev/null
   local sync_leaks run_a

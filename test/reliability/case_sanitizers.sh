@@ -48,6 +48,7 @@ case_sanitizers() {
   runs=$((runs + 1))
   expect_eq "sanitized fetcher, clean run: exit 0" "$RC" 0
   set_latency 150
+  mock_post /_mock/reset-stats '{}'
   FETCH_BIN=$bin fetch_bg asan-term $db $t2 "$sel" --batch-size 40
   local pid=$BG
   wait_for 20 tenant_requests_at_least $t2 4
