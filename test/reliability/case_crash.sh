@@ -52,6 +52,7 @@ case_crash() {
   local db=rel_crash t=c0000001-0000-4000-8000-000000000001
   local rounds=12 points=(copy apply complete between finish random)
   [ "$SIZE" = soak ] && rounds=300
+  rounds=${RELIABILITY_CRASH_ROUNDS:-$rounds}
   new_db $db || { fail "database"; return; }
   reset_mock
   CRASH_COUNT=(300 250 150)
@@ -91,6 +92,14 @@ case_crash() {
     wait_for 20 no_fetcher_session $db || fail "round $r: the dead fetcher's session did not end"
     sql $db "SELECT reltest.widen('', 0)" >/dev/null
     dead=$(last_run $db $t)
+    set_latency 0
+    snap=$((2 * r))
+    # The doomed run saw the upstream before or after the change made while
+    # it ran: both are truth snapshots.
+    if [ $mid = 1 ]; then
+      snap=$((2 * r + 1))
+      list_truth $db $t $snap "${CRASH_TYPES[@]}" || return
+    fi
     v_total=0
     v=$(violations $db "SELECT * FROM reltest.check_always('$t')")
     [ "$v" = 0 ] || fail "round $r ($point): invariants after the kill" "$v violations"
@@ -98,13 +107,6 @@ case_crash() {
     remember $db $t
 
     # The repairing run, against the upstream as it is now.
-    set_latency 0
-    if [ $mid = 1 ]; then
-      list_truth $db $t "$((2 * r + 1))" "${CRASH_TYPES[@]}" || return
-      snap=$((2 * r + 1))
-    else
-      snap=$((2 * r))
-    fi
     fetch "crash-$r-repair" $db $t "$CRASH_SEL" --batch-size 200
     [ "$RC" = 0 ] || fail "round $r ($point): repairing run exit $RC"
     run=$(last_run $db $t)
