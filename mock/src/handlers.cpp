@@ -46,6 +46,10 @@ void Service::reset_connection(const Request &req, Response &res) {
   int fd = find_connection_socket(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   request_scope().reset = true;
   if (fd >= 0) {
+    // The client sees the drop the moment the socket goes, before this handler
+    // returns: the request stops counting as in flight first, so a client that
+    // retries at once is never counted twice.
+    finish_graph(req, res);
     abort_connection(fd);
     res.status = 500;  // never reaches the client: the socket is already shut down
     res.set_header("Connection", "close");

@@ -87,6 +87,24 @@ TEST_F(ConcurrencyTest, SequentialRequestsCountOne) {
 }
 
 // Many more connections than worker threads are all served (queued, not refused).
+// A reset drops the connection inside the handler; a client retrying at once
+// (as libcurl does on a reused connection) must not be counted twice.
+TEST_F(ConcurrencyTest, ResetThenImmediateRetryCountsOne) {
+  const std::string token = token_for(tenant());
+  set_faults(json::array({{{"kind", "reset"}, {"times", 40}}}));
+  ASSERT_EQ(admin_post("/_mock/reset-stats", json::object()).status, 200);
+  for (int i = 0; i < 40; ++i) {
+    // (cpp-httplib's client, like libcurl, itself repeats a request whose
+    // connection dropped; either way the next one follows at once)
+    client(5)->Get(kUrl.c_str(), {{"Authorization", "Bearer " + token}});
+    client(5)->Get(kUrl.c_str(), {{"Authorization", "Bearer " + token}});
+  }
+  json stats = admin_get("/_mock/stats").body_json();
+  EXPECT_EQ(stats["max_in_flight_total"], 1);
+  EXPECT_EQ(stats["responses_by_status"]["0"], 40);
+  EXPECT_EQ(stats["in_flight_total"], 0);
+}
+
 TEST_F(ConcurrencyTest, ManyConnectionsAreServed) {
   const std::string token = token_for(tenant());
   ASSERT_EQ(admin_post("/_mock/latency", {{"delay_ms", 20}}).status, 200);

@@ -13,8 +13,10 @@ fuzz_build_start() {
     echo "clang++ not found (Debian: clang, libclang-rt-14-dev)" >"$WORK/fuzz-build.log"
     return
   fi
-  (cmake -S "$ROOT/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-    cmake --build "$FUZZ_BUILD_DIR" -j1) >"$WORK/fuzz-build.log" 2>&1 &
+  # The status goes to a file: after a long run bash may no longer hold it.
+  ( (cmake -S "$ROOT/fuzz" -B "$FUZZ_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    cmake --build "$FUZZ_BUILD_DIR" -j1) >"$WORK/fuzz-build.log" 2>&1
+    echo $? >"$WORK/fuzz-build.status") &
   FUZZ_BUILD_PID=$!
   BG_PIDS+=("$FUZZ_BUILD_PID")
 }
@@ -22,7 +24,8 @@ fuzz_build_start() {
 case_fuzz() {
   local secs=10 t ok=1
   [ "$SIZE" = soak ] && secs=300
-  if [ -z "${FUZZ_BUILD_PID:-}" ] || ! wait "$FUZZ_BUILD_PID"; then
+  [ -n "${FUZZ_BUILD_PID:-}" ] && wait "$FUZZ_BUILD_PID" 2>/dev/null
+  if [ "$(cat "$WORK/fuzz-build.status" 2>/dev/null)" != 0 ]; then
     fail "building the fuzz targets" "$(tail -n 5 "$WORK/fuzz-build.log" | tr '\n' ' ')"
     record "libFuzzer targets" 0 "NOT BUILT (clang with libFuzzer needed)" "-"
     return

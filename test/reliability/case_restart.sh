@@ -92,6 +92,7 @@ case_restart() {
       case "$detail" in failed/*run_abandoned*) ;; *) fail "round $r: interrupted run is $detail, not abandoned"; ok=0 ;; esac
     fi
     remember $db $t
+    spec=$point:$mode
     tries[$spec]=$((${tries[$spec]:-0} + 1))
     lost[$spec]=$((${lost[$spec]:-0} + v_total))
     clean[$spec]=$((${clean[$spec]:-0} + ok))
