@@ -51,7 +51,13 @@ CONF
     fi
     as_owner mkdir -p "$dir/sock"
     if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-      as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+      # The server lives on after this script: it must not inherit any pipe
+      # of the caller (whoever reads that pipe would wait for its end).
+      for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] 2>/dev/null && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start </dev/null >/dev/null 2>>"$dir/server.log" \
         || { cat "$dir/server.log" >&2; exit 1; }
     fi
     print_env

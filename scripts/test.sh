@@ -26,7 +26,8 @@ passed=0
 failed=0
 failed_names=()
 
-log() { printf '\n=== %s\n' "$*"; }
+started=$(date +%s)
+log() { printf '\n=== [%4ds] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 record() {  # name status
   if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "--- layer $1: passed";
   else failed=$((failed + 1)); failed_names+=("$1"); echo "--- layer $1: FAILED"; fi
@@ -121,6 +122,7 @@ if want bench && [ -x bench/run.sh ]; then
 fi
 
 echo
+echo "suite time: $(( $(date +%s) - started )) s"
 if [ $failed -gt 0 ]; then echo "failed layers: ${failed_names[*]}"; fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

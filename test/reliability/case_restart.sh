@@ -13,7 +13,7 @@ pg_stop_mode() {  # pg_stop_mode fast|immediate
     "$pgbin/pg_ctl" -D "$PGDIR/data" -m "$1" -w stop >/dev/null 2>&1
   fi
 }
-pg_start() { "$ROOT/scripts/pgcluster.sh" start "$PGDIR" "$PGPORT_REL" >/dev/null; }
+pg_start() { "$ROOT/scripts/pgcluster.sh" start "$PGDIR" "$PGPORT_REL" >/dev/null 2>>"$WORK/pg-restart.err"; }
 
 case_restart() {
   local db=rel_restart t=c0000002-0000-4000-8000-000000000001

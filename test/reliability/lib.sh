@@ -28,8 +28,12 @@ run_case() {
   CASE=$name
   CASE_FAILED0=$FAILED
   say "--- $name"
-  # (bash reports each fetcher the case kills on purpose; those lines go)
-  "$fn" 2> >(grep -v --line-buffered -E '^[^ ]+: line [0-9]+: +[0-9]+ (Killed|Terminated) ' >&2)
+  # Stderr goes through a file, not a process substitution: a server the
+  # case restarts would inherit the pipe, and the suite would wait for the
+  # filter to see its end for ever. (Bash reports each fetcher the case kills
+  # on purpose; those lines go.)
+  "$fn" 2>"$WORK/case-$name.stderr"
+  grep -v -E '^[^ ]+: line [0-9]+: +[0-9]+ (Killed|Terminated) ' "$WORK/case-$name.stderr" >&2
   say "    $name: $((SECONDS - t0)) s, $((FAILED - before)) failed checks"
 }
 

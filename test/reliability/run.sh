@@ -73,8 +73,10 @@ done
 
 cleanup() {
   local pid
-  { for pid in "${BG_PIDS[@]}"; do kill -9 "$pid"; done; wait; } 2>/dev/null
-  "$ROOT/scripts/pgcluster.sh" stop "$PGDIR" >/dev/null 2>&1
+  # The server first: nothing may outlive the suite holding its output open.
+  "$ROOT/scripts/pgcluster.sh" stop "$PGDIR" >/dev/null 2>&1 </dev/null
+  { for pid in "${BG_PIDS[@]}" $(jobs -p); do kill -9 "$pid"; done; } 2>/dev/null
+  for pid in "${BG_PIDS[@]}" $(jobs -p); do { wait "$pid"; } 2>/dev/null; done
   if [ "${RELIABILITY_KEEP:-0}" = 1 ]; then
     echo "reliability: work directory kept: $WORK"
   else
