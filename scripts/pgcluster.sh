@@ -57,7 +57,7 @@ CONF
         fd=${fd##*/}
         if [ "$fd" -gt 2 ] 2>/dev/null && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
       done
-      as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start </dev/null >/dev/null 2>>"$dir/server.log" \
+      as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start </dev/null >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
     fi
     print_env
