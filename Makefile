@@ -37,6 +37,18 @@ bench:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build --target inventory-bench-load inventory-fetch inventory-mock-graph
 	BENCH_SIZE=$(BENCH_SIZE) ./bench/run.sh
 
+# The long reliability run (test/reliability/run.sh; RELIABILITY.md): many
+# kill rounds, restarts and network faults, load at three sizes, 5 minutes of
+# each fuzz target. Needs the extension installed; builds the C++ targets
+# (plain and sanitized) itself; writes the results table to RELIABILITY_REPORT.
+RELIABILITY_REPORT ?= reliability-soak.md
+.PHONY: soak
+soak:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTINV_SANITIZE=ON >/dev/null && cmake --build build-asan --target inventory-fetch
+	BUILD_DIR=$(CURDIR)/build ASAN_BUILD_DIR=$(CURDIR)/build-asan RELIABILITY_SIZE=soak \
+	  RELIABILITY_REPORT=$(RELIABILITY_REPORT) ./test/reliability/run.sh
+
 .PHONY: check-meta dist
 check-meta:
 	@jq -e --arg v "$(EXTVERSION)" '.version == $$v and .provides.$(EXTENSION).version == $$v and .name == "$(EXTENSION)" and (.abstract | length > 0) and (.maintainer | length > 0) and .license != null and ."meta-spec".version == "1.0.0"' META.json >/dev/null \

@@ -353,6 +353,22 @@ ALTER TABLE inventory.item_state ENABLE ROW LEVEL SECURITY;
 CREATE POLICY items_by_tenant ON inventory.item_state
     FOR SELECT USING (tenant_id = ANY ((SELECT inventory.visible_tenants())::uuid[]));
 
+-- Row-level security does not cover planner statistics: PostgreSQL uses them
+-- for any leakproof operator (uuid and text '=' are), so EXPLAIN would show a
+-- reader how many rows another tenant has, or that a name or id exists
+-- elsewhere. No statistics are gathered on the columns that identify a tenant
+-- or describe its items; every query of the extension reaches item rows
+-- through an index on tenant_id and needs none.
+ALTER TABLE inventory.item_state ALTER COLUMN tenant_id SET STATISTICS 0,
+                                 ALTER COLUMN external_id SET STATISTICS 0,
+                                 ALTER COLUMN display_name SET STATISTICS 0,
+                                 ALTER COLUMN meta_jsonb SET STATISTICS 0,
+                                 ALTER COLUMN content_hash SET STATISTICS 0;
+ALTER TABLE inventory.inventory_sync_runs ALTER COLUMN tenant_id SET STATISTICS 0;
+ALTER TABLE inventory.inventory_sync_run_types ALTER COLUMN tenant_id SET STATISTICS 0;
+ALTER TABLE inventory.type_watermarks ALTER COLUMN tenant_id SET STATISTICS 0;
+ALTER TABLE inventory.tenant_access ALTER COLUMN tenant_id SET STATISTICS 0;
+
 --------------------------------------------------------------------------------
 -- Views
 --------------------------------------------------------------------------------
@@ -694,8 +710,9 @@ BEGIN
        OR coalesce(current_setting('inventory.session_run', true), '') <> p_run_id::text THEN
         RAISE EXCEPTION 'this session does not own sync run %', p_run_id
             USING ERRCODE = '55000',
-                  DETAIL = format('Tenant %s, selection %s: the run lock is held by another session or by none.',
-                                  v_run.tenant_id, v_run.selection_hash),
+                  -- No tenant or selection here: the caller may not be
+                  -- allowed to know whose run this is.
+                  DETAIL = 'The run lock is held by another session or by none.',
                   HINT = 'Only the session that called begin_sync_run may write to a run.';
     END IF;
     RETURN v_run;
@@ -773,6 +790,8 @@ CREATE FUNCTION inventory._staged_row_problem(policy_type text, external_id text
     AS $$
     SELECT CASE
              WHEN external_id IS NULL OR external_id = '' THEN 'empty external_id'
+             -- A key a B-tree cannot hold would fail the whole batch (54000).
+             WHEN octet_length(external_id) > 1024 THEN 'external_id longer than 1024 bytes'
              WHEN policy_type IS NULL OR NOT policy_type = ANY (run_types)
                THEN 'policy type not in the run''s selection'
              WHEN policy_type = ANY (done_types) THEN 'policy type already completed in this run'
@@ -782,7 +801,7 @@ CREATE FUNCTION inventory._staged_row_problem(policy_type text, external_id text
            END
 $$;
 COMMENT ON FUNCTION inventory._staged_row_problem(text, text, text, text[], text[]) IS
-'Internal: why a staged row cannot be applied (NULL when it can): empty external_id, a policy type outside the run''s selection or already completed, a malformed content hash.';
+'Internal: why a staged row cannot be applied (NULL when it can): empty or over-long (> 1024 bytes) external_id, a policy type outside the run''s selection or already completed, a malformed content hash.';
 
 -- Applies every row of pg_temp.staged_items to the run. One set-based
 -- statement classifies the rows; only new, changed, returning or late-seen

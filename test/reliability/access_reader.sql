@@ -79,7 +79,7 @@ BEGIN
     EXECUTE format('EXPLAIN (FORMAT JSON) SELECT * FROM inventory.item_state WHERE tenant_id = %L', gen_random_uuid()) INTO plan;
     est_x := (plan->0->'Plan'->>'Plan Rows')::numeric;
     IF est_b <> est_x THEN
-        INSERT INTO findings VALUES ('KNOWN', format('planner estimate reveals another tenant''s size: EXPLAIN SELECT * FROM inventory.item_state WHERE tenant_id = <other tenant> estimates %s rows, %s for an unknown id', est_b, est_x));
+        INSERT INTO findings VALUES ('LEAK', format('planner estimate reveals another tenant''s size: EXPLAIN SELECT * FROM inventory.item_state WHERE tenant_id = <other tenant> estimates %s rows, %s for an unknown id', est_b, est_x));
     END IF;
 
     -- Statistics views.

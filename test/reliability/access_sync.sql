@@ -49,7 +49,7 @@ BEGIN
             ELSIF st <> '55000' THEN
                 INSERT INTO findings VALUES ('LEAK', format('unexpected SQLSTATE %s for %s', st, stmt));
             ELSIF msg || ' ' || coalesce(det, '') ~ tb THEN
-                INSERT INTO findings VALUES ('KNOWN', format('fencing error names the other tenant (%s): %s', st, left(msg || ' DETAIL: ' || det, 160)));
+                INSERT INTO findings VALUES ('LEAK', format('fencing error names the other tenant (%s): %s', st, left(msg || ' DETAIL: ' || det, 160)));
             END IF;
         END LOOP;
     END LOOP;

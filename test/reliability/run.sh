@@ -14,8 +14,7 @@
 #   FUZZ_BUILD_DIR   where the libFuzzer targets are built (default BUILD_DIR/../build-fuzz)
 #   RELIABILITY_SIZE ci | soak
 #   RELIABILITY_ONLY space-separated case names (crash restart network hostile load
-#                    access hijack sanitizers secrets fuzz; known_bugs: tests of open
-#                    bugs, only run when named)
+#                    access hijack regressions sanitizers secrets fuzz)
 #   RELIABILITY_PGPORT (default 55441), RELIABILITY_KEEP=1 keeps the work directory,
 #   RELIABILITY_REPORT=FILE writes the results table (markdown) there,
 #   RELIABILITY_SEED (default 1) seeds the random choices, RELIABILITY_VERBOSE=1
@@ -88,8 +87,6 @@ trap 'exit 130' INT TERM
 
 want() {
   declare -F "case_$1" >/dev/null || return 1
-  # known_bugs: tests of bugs not fixed yet, only when asked for by name.
-  [ "$1" = known_bugs ] && [[ " ${RELIABILITY_ONLY:-} " != *" known_bugs "* ]] && return 1
   [ -z "${RELIABILITY_ONLY:-}" ] || [[ " $RELIABILITY_ONLY " == *" $1 "* ]]
 }
 
@@ -118,11 +115,11 @@ want hostile && run_case hostile case_hostile
 want load && run_case load case_load
 want access && run_case access case_access
 want hijack && run_case hijack case_hijack
+want regressions && run_case regressions case_regressions
 want sanitizers && run_case sanitizers case_sanitizers
 # Last among the database cases: scans everything the others left behind.
 want secrets && run_case secrets case_secrets
 want fuzz && run_case fuzz case_fuzz
-want known_bugs && run_case known_bugs case_known_bugs
 
 say ""
 say "reliability: finished in $((SECONDS - T0)) s"

@@ -64,6 +64,9 @@ deviceConfiguration	\N	null id	{}	\N
 deviceConfiguration	dc-bad	bad hash	{}	not-a-hash
 deviceConfiguration	dc-4	\N	\N	\N
 \.
+-- An id no B-tree key can hold is refused like the other bad rows.
+INSERT INTO pg_temp.staged_items (policy_type, external_id, display_name)
+VALUES ('deviceConfiguration', repeat('x', 3000), 'over-long id');
 CALL inventory.apply_staged(:r1);
 SELECT count(*) AS staged_left FROM pg_temp.staged_items;
 SELECT policy_type, external_id, display_name, first_seen, last_seen, content_changed, meta_jsonb
@@ -72,8 +75,9 @@ SELECT display_name = E'Line\nbreak "quoted" back\\slash 😀' AS verbatim FROM 
 SELECT content_hash FROM inventory.inventory_items WHERE external_id = 'cp-1';
 SELECT items_observed, items_created, items_updated, items_unchanged, items_rejected, meta_keys_dropped, error_codes
   FROM inventory.inventory_sync_runs WHERE id = :r1;
-SELECT e->>'code' AS code, e->>'policy_type' AS policy_type, e->>'external_id' AS external_id, e->>'message' AS message
-  FROM inventory.inventory_sync_runs, jsonb_array_elements(errors) e WHERE id = :r1 ORDER BY 4, 3;
+SELECT e->>'code' AS code, e->>'policy_type' AS policy_type, left(e->>'external_id', 12) AS external_id,
+       length(e->>'external_id') AS id_length, e->>'message' AS message
+  FROM inventory.inventory_sync_runs, jsonb_array_elements(errors) e WHERE id = :r1 ORDER BY 5, 3;
 
 -- Idempotent: the same rows again change nothing (not even a row version).
 CREATE TEMP TABLE before AS SELECT external_id, xmin::text AS row_version, display_name, meta_jsonb, content_hash FROM inventory.item_state WHERE tenant_id = :'t1';
