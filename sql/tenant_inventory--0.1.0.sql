@@ -825,6 +825,7 @@ DECLARE
     v_seq      bigint;
     v_now      timestamptz := clock_timestamp();
     v_rows     bigint;
+    v_count    bigint;
     v_observed bigint;
     v_created  bigint;
     v_pending  bigint;
@@ -835,51 +836,44 @@ DECLARE
     v_samples  jsonb;
     v_tids     tid[];
 BEGIN
-    SELECT count(*) INTO v_rows FROM pg_temp.staged_items;
-    IF v_rows = 0 THEN
-        RETURN 0;
-    END IF;
-
-    SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
     SELECT coalesce(array_agg(t.policy_type), '{}') INTO v_done
       FROM inventory.inventory_sync_run_types t
      WHERE t.tenant_id = v_tenant AND t.run_id = v_run_id;
 
-    -- Writers of a (tenant, type) share its lock; a completing enumeration
-    -- takes it exclusively. Taken in sorted order.
-    FOR v_type IN
-        SELECT DISTINCT s.policy_type FROM pg_temp.staged_items s
-         WHERE s.policy_type = ANY (v_types) AND NOT s.policy_type = ANY (v_done)
-         ORDER BY 1
+    -- One pass over the batch counts its rows and finds its types (hashed:
+    -- a batch is mostly one type). Writers of a (tenant, type) share its
+    -- lock; a completing enumeration takes it exclusively. Taken in sorted
+    -- order.
+    v_rows := 0;
+    FOR v_type, v_count IN
+        SELECT x.policy_type, x.n
+          FROM (SELECT s.policy_type, count(*) AS n FROM pg_temp.staged_items s GROUP BY s.policy_type) x
+         ORDER BY x.policy_type
     LOOP
-        PERFORM inventory._lock_policy_type(v_tenant, v_type, false);
+        v_rows := v_rows + v_count;
+        IF v_type = ANY (v_types) AND NOT v_type = ANY (v_done) THEN
+            PERFORM inventory._lock_policy_type(v_tenant, v_type, false);
+        END IF;
     END LOOP;
-    v_seq := nextval('inventory.write_seq');
-
-    -- Rows that cannot be applied are counted and sampled into the run's errors.
-    SELECT count(*) INTO v_rejected FROM pg_temp.staged_items s
-     WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) IS NOT NULL;
-    IF v_rejected > 0 THEN
-        SELECT jsonb_agg(jsonb_build_object('code', 'bad_staged_row', 'policy_type', left(x.policy_type, 100),
-                                            'external_id', left(x.external_id, 200), 'message', x.problem))
-          INTO v_samples
-          FROM (SELECT s.policy_type, s.external_id,
-                       inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) AS problem
-                  FROM pg_temp.staged_items s) x
-         WHERE x.problem IS NOT NULL LIMIT 5;
+    IF v_rows = 0 THEN
+        RETURN 0;
     END IF;
+    SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
+    v_seq := nextval('inventory.write_seq');
 
     WITH wm AS MATERIALIZED (
         SELECT w.policy_type, w.run_id, w.seq FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
     ), good AS (
         -- The last row of a key wins; DISTINCT ON keeps filter_meta_counted
         -- to one call per row.
-        SELECT DISTINCT ON (g.policy_type, g.external_id)
+        -- Byte order: keys are only compared for equality here, and a sort
+        -- in "C" uses abbreviated keys (a sort in a libc locale does not).
+        SELECT DISTINCT ON (g.policy_type COLLATE "C", g.external_id COLLATE "C")
                g.policy_type, g.external_id, g.display_name, lower(g.content_hash COLLATE "C") AS content_hash,
                inventory.filter_meta_counted(g.meta_jsonb, v_allowed) AS fm
           FROM pg_temp.staged_items g
          WHERE inventory._staged_row_problem(g.policy_type, g.external_id, g.content_hash, v_types, v_done) IS NULL
-         ORDER BY g.policy_type, g.external_id, g.ctid DESC
+         ORDER BY g.policy_type COLLATE "C", g.external_id COLLATE "C", g.ctid DESC
     ), cls AS (
         SELECT g.policy_type, g.external_id, g.display_name, (g.fm).meta, (g.fm).dropped, g.content_hash,
                i.id AS item_id,
@@ -938,6 +932,24 @@ BEGIN
            (SELECT coalesce(sum(dropped), 0) FROM cls)
       INTO v_observed, v_created, v_updated, v_dropped;
     SELECT count(*) INTO v_pending FROM pg_temp.inventory_pending;
+
+    -- Rows that cannot be applied are counted and sampled into the run's
+    -- errors. Only a batch with fewer good keys than rows (bad rows or
+    -- repeated keys) needs the second look.
+    v_rejected := 0;
+    IF v_observed < v_rows THEN
+        SELECT count(*) INTO v_rejected FROM pg_temp.staged_items s
+         WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) IS NOT NULL;
+    END IF;
+    IF v_rejected > 0 THEN
+        SELECT jsonb_agg(jsonb_build_object('code', 'bad_staged_row', 'policy_type', left(x.policy_type, 100),
+                                            'external_id', left(x.external_id, 200), 'message', x.problem))
+          INTO v_samples
+          FROM (SELECT s.policy_type, s.external_id,
+                       inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) AS problem
+                  FROM pg_temp.staged_items s) x
+         WHERE x.problem IS NOT NULL LIMIT 5;
+    END IF;
 
     IF v_pending > 0 THEN
         -- Lock the rows to write in key order (concurrent runs of a tenant
