@@ -449,6 +449,60 @@ TEST(CompareUtf16, AgreesWithUtf16EncodingOnRandomStrings) {
   }
 }
 
+// The 8-byte sort key: a smaller key of strings equal before `from` means a
+// smaller string in UTF-16 order; equal first 8 bytes give equal keys; bytes
+// past the end count as 0 (a prefix sorts first).
+TEST(Utf16OrderPrefix, ConsistentWithCompareUtf16) {
+  std::mt19937 rng(11);
+  const char32_t pools[][2] = {{0x20, 0x7f}, {0x80, 0x7ff}, {0x800, 0xd7ff}, {0xe000, 0xffff}, {0x10000, 0x10ffff}};
+  auto random_string = [&](int max_len) {
+    std::u32string s;
+    const int len = static_cast<int>(rng() % static_cast<unsigned>(max_len + 1));
+    for (int k = 0; k < len; ++k) {
+      const auto& p = pools[rng() % 5];
+      s.push_back(p[0] + static_cast<char32_t>(rng() % (p[1] - p[0] + 1)));
+    }
+    return s;
+  };
+  long decided = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const std::u32string common = random_string(3);
+    const std::string a = to_utf8(common + random_string(5));
+    const std::string b = to_utf8(common + random_string(5));
+    const size_t from = to_utf8(common).size();
+    const uint64_t ka = tinv::utf16_order_prefix(a, from), kb = tinv::utf16_order_prefix(b, from);
+    const int cmp = sign(compare_utf16(a, b));
+    if (ka < kb) {
+      ASSERT_EQ(cmp, -1) << i;
+      ++decided;
+    } else if (ka > kb) {
+      ASSERT_EQ(cmp, 1) << i;
+      ++decided;
+    }
+    if (a.size() >= from + 8 && b.size() >= from + 8 && a.compare(from, 8, b, from, 8) == 0) {
+      ASSERT_EQ(ka, kb);
+    }
+  }
+  EXPECT_GT(decided, 90000);  // the keys decide almost every pair by themselves
+}
+
+TEST(Utf16OrderPrefix, ShortTailsAndPastTheEnd) {
+  // Lengths 0..8 of an ASCII string: each key orders it before its one-byte
+  // extension; past 8 bytes the key no longer tells them apart.
+  const std::string s = "abcdefghi";
+  for (size_t n = 0; n < 8; ++n) {
+    EXPECT_LT(tinv::utf16_order_prefix(s.substr(0, n), 0), tinv::utf16_order_prefix(s.substr(0, n + 1), 0)) << n;
+  }
+  EXPECT_EQ(tinv::utf16_order_prefix(s.substr(0, 8), 0), tinv::utf16_order_prefix(s, 0));
+  EXPECT_EQ(tinv::utf16_order_prefix("abc", 3), 0u);
+  EXPECT_EQ(tinv::utf16_order_prefix("abc", 10), 0u);
+  // Lengths 4..7 (two overlapping loads) keep every byte in place.
+  EXPECT_EQ(tinv::utf16_order_prefix("abcde", 0), 0x6162636465000000ULL);
+  EXPECT_EQ(tinv::utf16_order_prefix("xabcdefg", 1), 0x6162636465666700ULL);
+  // U+FF61 (3 bytes, one UTF-16 unit) sorts after U+10000 (4 bytes, a surrogate pair).
+  EXPECT_GT(tinv::utf16_order_prefix("\xef\xbd\xa1", 0), tinv::utf16_order_prefix("\xf0\x90\x80\x80", 0));
+}
+
 // ---- objects and arrays ------------------------------------------------------
 
 TEST(CanonicalObject, SortsMembersAndEscapesKeys) {
