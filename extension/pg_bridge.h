@@ -47,7 +47,7 @@ namespace detail {
 template <class F>
 ErrorData* run_guarded(F& f) {
   MemoryContext mcxt = CurrentMemoryContext;
-  ErrorData* err = nullptr;
+  ErrorData* volatile err = nullptr;  // volatile: read after the longjmp
   PG_TRY();
   { f(); }
   PG_CATCH();
