@@ -40,13 +40,13 @@ case "$size" in
     sel_docs=300 meta_docs=3000 reps=1 reps_slow=1
     sync_items=10000 perrow_items=2500 batch=5000
     tenants_small=4 tenants_large=40 tenant_items=60 missing_reps=5
-    fetch_small=1000 fetch_large=10000
+    fetch_small=1000 fetch_large=10000 breakdown_items=2000
     ;;
   full)
     sel_docs=20000 meta_docs=200000 reps=7 reps_slow=3
     sync_items=1000000 perrow_items=100000 batch=5000
     tenants_small=100 tenants_large=1000 tenant_items=300 missing_reps=30
-    fetch_small=10000 fetch_large=1000000
+    fetch_small=10000 fetch_large=1000000 breakdown_items=1000000
     ;;
   *) echo "bench: BENCH_SIZE must be ci or full, not '$size'" >&2; exit 2 ;;
 esac
@@ -239,6 +239,10 @@ SQL
   else
     say "  skipped: $build_dir/fetcher/inventory-fetch or $build_dir/mock/inventory-mock-graph not built"
   fi
+
+  # ------------------------------------------------------------- row 4 detail
+  step "4. where an unchanged re-sync's time goes ($breakdown_items items, batches of $batch)"
+  pq -v n="$breakdown_items" -v b="$batch" -f "$bench/resync_breakdown.sql" | sed -n '/^ *what/,/rows)/p'
 
   # ------------------------------------------------------------------ report
   step "results (ratio: baseline/ours for '>=' targets, ours/baseline for '<=' targets)"
