@@ -5,8 +5,18 @@ EXTVERSION   = $(shell grep -m1 default_version $(EXTENSION).control | sed -e "s
 MODULE_big   = $(EXTENSION)
 OBJS         = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp)) \
                core/canonical.o core/meta_rules.o core/redact.o core/sha256.o
-DATA         = $(filter-out $(wildcard sql/*--*--*.sql),$(wildcard sql/$(EXTENSION)--*.sql)) \
-               $(wildcard sql/$(EXTENSION)--*--*.sql)
+# SQL: versionless sources in sql/src, concatenated into the install script
+# of the current version and into the upgrade script from the last release
+# (its own steps in sql/upgrade, then every replaceable source again: those
+# files only CREATE OR REPLACE, so each function and view has one home).
+# Released scripts are committed and never edited; built ones are not.
+SQL_REPLACEABLE = sql/src/access.sql sql/src/views.sql sql/src/lifecycle.sql \
+                  sql/src/grants.sql sql/src/privileges.sql
+SQL_INSTALL  = sql/src/functions_c.sql sql/src/tables.sql $(SQL_REPLACEABLE)
+SQL_UPGRADE  = sql/src/functions_c.sql sql/upgrade/0.1.0--$(EXTVERSION).sql $(SQL_REPLACEABLE) \
+               sql/upgrade/0.1.0--$(EXTVERSION).post.sql
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA         = sql/$(EXTENSION)--0.1.0.sql
 DOCS         = README.md
 
 TESTS        = $(sort $(wildcard test/sql/*.sql))
@@ -28,6 +38,16 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_INSTALL) $(EXTENSION).control
+	{ echo '-- $(EXTENSION) $(EXTVERSION): built from sql/src (edit those files)'; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; \
+	  cat $(SQL_INSTALL); } > $@
+
+sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(SQL_UPGRADE) $(EXTENSION).control
+	{ echo '-- $(EXTENSION) 0.1.0 -> $(EXTVERSION): built from sql/upgrade and sql/src (edit those files)'; \
+	  printf '%s\n' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; \
+	  cat $(SQL_UPGRADE); } > $@
 
 # META.json must carry the control file's version (PGXN release metadata).
 # Benchmarks against their baselines (bench/run.sh; BENCH_SIZE=ci|full).

@@ -44,7 +44,7 @@ SELECT status, selection_payload, policy_types, selection_hash = inventory.selec
        correlation_id, owner_role = current_user AS owner_ok, owner_pid = pg_backend_pid() AS pid_ok, finished_at IS NULL AS open
   FROM inventory.inventory_sync_runs WHERE id = :r1;
 SELECT count(*) AS run_lock_held FROM pg_locks
- WHERE locktype = 'advisory' AND objsubid = 1 AND pid = pg_backend_pid() AND granted
+ WHERE locktype = 'advisory' AND objsubid = 29801 AND pid = pg_backend_pid() AND granted
    AND ((classid::bigint << 32) | objid::bigint) = inventory.sync_lock_key(:'t1', inventory.selection_hash(:'sel'));
 -- A session owns at most one running run.
 SELECT regress.try(format('SELECT inventory.begin_sync_run(%L, %L)', :'t1', '{"policy_types": ["mobileApp"]}')) AS second_run_same_session;
@@ -207,7 +207,6 @@ SELECT errors, error_codes FROM inventory.inventory_sync_runs WHERE id = :r7;
 SELECT inventory.begin_sync_run(:'t1', :'sel') AS r8 \gset
 SELECT pg_advisory_unlock_all();
 SELECT regress.try(format('CALL inventory.apply_staged(%s)', :r8)) AS fenced_without_lock;
-SELECT set_config('inventory.session_run', '', false) IS NOT NULL AS forget_session;
 SELECT inventory.begin_sync_run(:'t1', :'sel') AS r9 \gset
 SELECT id = :r8 AS is_r8, status, had_errors, error_codes, errors->0->>'code' AS first_error, finished_at IS NOT NULL AS finished
   FROM inventory.inventory_sync_runs WHERE id IN (:r8, :r9) ORDER BY id;
@@ -216,7 +215,6 @@ SELECT inventory.finish_sync_run(:r9, 'failed', '[{"code": "cancelled"}]');
 -- reap_abandoned_runs does the same for every tenant.
 SELECT inventory.begin_sync_run(:'t1', '{"policy_types": ["mobileApp"]}') AS r10 \gset
 SELECT pg_advisory_unlock_all();
-SELECT set_config('inventory.session_run', '', false) IS NOT NULL AS forget_session;
 SELECT inventory.reap_abandoned_runs() AS reaped;
 SELECT status, error_codes FROM inventory.inventory_sync_runs WHERE id = :r10;
 SELECT inventory.reap_abandoned_runs() AS reaped_again;

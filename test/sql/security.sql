@@ -16,13 +16,15 @@ GRANT EXECUTE ON FUNCTION regress.try(text) TO PUBLIC;
 \set tb '00000000-0000-4000-8000-0000000000c2'
 \set sel '{"policy_types": ["deviceConfiguration"]}'
 
--- Nothing in the schema is granted to PUBLIC.
-SELECT count(*) AS public_grants FROM (
-    SELECT a.grantee FROM pg_class c, aclexplode(c.relacl) a WHERE c.relnamespace = 'inventory'::regnamespace AND a.grantee = 0
+-- Nothing in the schema is granted to PUBLIC but the row-level security
+-- check (it tells a role only about its own grants).
+SELECT kind, name FROM (
+    SELECT 'relation' AS kind, c.relname::text AS name FROM pg_class c, aclexplode(c.relacl) a WHERE c.relnamespace = 'inventory'::regnamespace AND a.grantee = 0
     UNION ALL
-    SELECT a.grantee FROM pg_proc p, aclexplode(p.proacl) a WHERE p.pronamespace = 'inventory'::regnamespace AND a.grantee = 0
+    SELECT 'function', p.oid::regprocedure::text FROM pg_proc p, aclexplode(p.proacl) a WHERE p.pronamespace = 'inventory'::regnamespace AND a.grantee = 0
     UNION ALL
-    SELECT a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.oid = 'inventory'::regnamespace AND a.grantee = 0) g;
+    SELECT 'schema', n.nspname::text FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.oid = 'inventory'::regnamespace AND a.grantee = 0) g
+ ORDER BY 1, 2;
 SELECT count(*) AS functions_without_acl FROM pg_proc p
  WHERE p.pronamespace = 'inventory'::regnamespace AND p.proacl IS NULL;
 -- Every SQL and PL/pgSQL function pins its search_path, except
@@ -119,9 +121,6 @@ SELECT relation, tenants FROM regress.visible() WHERE relation IN ('inventory_it
 
 -- Staging cannot be hijacked: a table of the same name created by the
 -- caller in its own temporary schema makes begin_sync_run refuse.
-SET ROLE regress_tinv_sync;
-SELECT set_config('inventory.session_run', '', false) IS NOT NULL AS new_session_state;
-RESET ROLE;
 \c
 SET ROLE regress_tinv_sync;
 CREATE TEMP TABLE inventory_run_seen (policy_type text, item_id bigint);
@@ -146,6 +145,13 @@ SELECT selection_payload FROM inventory.inventory_sync_runs WHERE id = :run_h;
 DROP FUNCTION public.sync_lock_key(uuid, text), public.canonical_json(jsonb), public._owned_run(bigint);
 
 -- Clean up the roles.
-DELETE FROM inventory.tenant_access WHERE role LIKE 'regress_tinv_%';
+SELECT count(*) AS revoked FROM inventory.tenant_access a
+ WHERE a.role LIKE 'regress_tinv_%' AND inventory.revoke_tenant_access(a.role, a.tenant_id);
+DO $$
+BEGIN
+    EXECUTE format('DROP ROLE %I, %I', inventory.tenant_role('00000000-0000-4000-8000-0000000000c1'),
+                   inventory.tenant_role('00000000-0000-4000-8000-0000000000c2'));
+END
+$$;
 DROP OWNED BY regress_tinv_sync, regress_tinv_reader_a, regress_tinv_team_b, regress_tinv_reader_b, regress_tinv_nobody;
 DROP ROLE regress_tinv_sync, regress_tinv_reader_a, regress_tinv_reader_b, regress_tinv_team_b, regress_tinv_nobody;
