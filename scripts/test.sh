@@ -10,14 +10,14 @@
 #   5. stops what it started and prints "N passed, N failed" (layers).
 #
 # Environment: TEST_PORT (default 54391), TEST_LAYERS (space separated
-# subset of: packaging unit asan regress isolation e2e reliability demo
+# subset of: packaging unit asan regress isolation upgrade e2e reliability demo
 # bench), KEEP_CLUSTER=1.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_PORT:-54391}
-layers=${TEST_LAYERS:-"packaging unit asan regress isolation e2e reliability demo bench"}
+layers=${TEST_LAYERS:-"packaging unit asan regress isolation upgrade e2e reliability demo bench"}
 jobs=$(nproc 2>/dev/null || echo 2)
 work=$(mktemp -d /tmp/tinv-test.XXXXXX)
 chmod 755 "$work"
@@ -97,6 +97,11 @@ if want isolation; then
   status=$?
   [ $status = 0 ] || { [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs; }
   record isolation $status
+fi
+if want upgrade && [ -x test/upgrade/run.sh ]; then
+  log "layer: upgrade (a database populated under 0.1.0 updated to the current version)"
+  test/upgrade/run.sh
+  record upgrade $?
 fi
 if want e2e && [ -x test/e2e/run.sh ]; then
   log "layer: end-to-end (fetcher + mock Graph + PostgreSQL)"
