@@ -114,8 +114,9 @@ failed,failed,failed"
 expect_eq "the 0.1.0 session setting no longer claims a run" \
   "$(psql -XAtq -d $db -c "SET ROLE upgrade_sync" -c "SET inventory.session_run = '1'" -c "CALL inventory.apply_staged(1)" 2>&1 | grep -c 'not the running run of this session')" 1
 
+# Tenant roles are cluster-wide: drop the ones this test made.
+sql $db "DO \$\$ BEGIN EXECUTE format('DROP ROLE IF EXISTS %I, %I', inventory.tenant_role('00000000-0000-4000-8000-00000000a001'), inventory.tenant_role('00000000-0000-4000-8000-00000000b001')); END \$\$" >/dev/null
 for d in $db $fresh; do psql -XAtq -d postgres -c "DROP DATABASE $d" >/dev/null; done
-psql -XAtq -d postgres -c "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname ~ '^tinv_t_[0-9a-f]{32}_[0-9a-f]{8}\$' AND NOT EXISTS (SELECT 1 FROM pg_auth_members WHERE roleid = pg_roles.oid) LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END \$\$" >/dev/null
 psql -XAtq -d postgres -c "DROP ROLE IF EXISTS upgrade_reader_a, upgrade_reader_b, upgrade_team_b, upgrade_sync" >/dev/null
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
