@@ -7,32 +7,58 @@
 // (e.g. "Bearer Authorization: x") still has its own value masked. The input
 // is copied lazily up to the start of each new span.
 //
-// Linear time: a rule looks ahead only over (a) a bounded number of bytes,
-// (b) a blank run or word right after its trigger, which only the triggers
-// just before it can reach, (c) a quoted value, which ends at the first
-// closing quote, so scans of different keys do not overlap, or (d) a run
-// whose result is remembered (value delimiter scans, JWT and Entra runs), so
-// later triggers inside it do not scan it again.
+// Linear time: a rule looks ahead only over (a) a bounded number of bytes
+// (key names, escapes, PEM headers), (b) a blank run or word right after its
+// trigger, which only the triggers just before it can reach, (c) a quoted
+// value, which ends at the first closing quote, so scans of different keys do
+// not overlap, or (d) a run whose result is remembered (value delimiter scans
+// per mode, the search for a PEM END line, JWT and Entra runs), so later
+// triggers inside it do not scan it again. Every byte read is counted
+// (redact_scan_work) so tests can check the total stays proportional to the
+// input.
 //
-// Rules (see redact.h):
+// Rules (see redact.h for the list of forms):
 //  - key/value: a known key (case-insensitive; '_' in a key name also matches
 //    '-' or nothing, so client_secret, client-secret and clientSecret are the
-//    same key) followed by '=', ':' or "%3D", possibly after the closing quote
-//    of a JSON key ("key": / \"key\":). The value is a quoted string ("..."
-//    with JSON escapes, \"...\" inside an escaped JSON string, '...') or runs
-//    to the next delimiter (whitespace, & " ' , ; } or a control byte; after an
-//    encoded "%3D" also %26 %20 %22 %2C %3B). Objects, arrays, null, true,
-//    false and empty values are left alone.
+//    same key; every key character may also be written %XX, %25XX, \u00XX
+//    or \\u00XX) followed by '=', ':', "%3D" or "%253D", possibly after the
+//    closing quote of a JSON key ("key": / \"key\": / 'key':). After a quoted
+//    key, blanks, newlines (and \n \r \t escapes after \"key\") may surround
+//    the separator. The value is a quoted string ("..." with JSON escapes,
+//    \"...\" inside an escaped JSON string, '...') or unquoted. Objects,
+//    arrays, null, true, false and empty values are left alone.
+//  - unquoted values of most keys end at whitespace, & " ' , ; } a control
+//    byte, \" or \u0026 (after an encoded separator also at %26 %20 %22 %2C %3B, and
+//    after "%253D" at their %25-encoded forms too).
+//  - password-like keys (password, passwd, pwd, passphrase) take a wider
+//    unquoted value, because a password may hold any printable byte: it runs
+//    to whitespace, a control byte, & ; " \" or \u0026 (encoded: also %26 %20 %3B),
+//    so "password=ab,cd}" loses "ab,cd}". In a connection string (the key
+//    follows a ';') it runs to ';', '"' or the end of the line, spaces
+//    included. "Pwd={...}" (ODBC braces) runs to the first '}'. A JSON number
+//    after "password": ends like any other value.
+//  - code (OAuth authorization code): only as a query/form parameter, i.e.
+//    the key follows the start of the text, ? & # or whitespace (also
+//    encoded), and only with '=' (or an encoded '='). A value made only of
+//    lowercase letters and '_' (up to 64 bytes) is an error code such as
+//    "db_error" and stays visible; an authorization code is random and
+//    always has an uppercase letter, a digit or punctuation in practice.
 //  - Authorization: as a key, but a leading scheme word (Bearer, Basic, ...)
 //    stays visible, and in header form (Authorization: ...) the value runs to
 //    the end of the line (or a quote, or an escaped \r / \n).
 //  - "Bearer <token68>": a token of 8+ characters, or one that contains a
 //    non-letter; "Bearer realm=..." style auth-params are not tokens.
 //  - JWT/JWE: "eyJ" + base64url (10+ chars), '.', segment, '.', segment
-//    (possibly empty), up to five segments.
+//    (possibly empty), up to five segments; whitespace (and \n \r \t
+//    escapes) may stand on either side of each dot.
 //  - Entra client secrets: 3 chars + digit + "Q~" + 31 or more of
 //    [A-Za-z0-9_~.-].
 //  - URL user info: scheme://<userinfo>@host -> scheme://[REDACTED]@host.
+//  - PEM private keys: "-----BEGIN <words> PRIVATE KEY[ BLOCK]-----": the
+//    body up to the next "-----END" line (or the end of the text), without
+//    the whitespace around it; both armor lines stay visible. Spans of
+//    other rules
+//    never cover the "-----END" of a block being redacted.
 #include "redact.h"
 
 #include <algorithm>
@@ -46,6 +72,9 @@ inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 inline bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 inline bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 inline bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+inline unsigned hex_value(unsigned char c) {
+  return is_digit(c) ? static_cast<unsigned>(c - '0') : static_cast<unsigned>((c | 0x20) - 'a' + 10);
+}
 inline unsigned char lower(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
 }
@@ -57,12 +86,13 @@ inline bool is_entra(unsigned char c) {
   return is_alnum(c) || c == '_' || c == '~' || c == '.' || c == '-';
 }
 inline bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
+inline bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 inline bool is_value_delim(unsigned char c) {
   return c <= 0x20 || c == 0x7f || c == '&' || c == '"' || c == '\'' || c == ',' || c == ';' ||
          c == '}';
 }
 
-enum class KeyKind { Secret, Authorization };
+enum class KeyKind { Secret, Password, Authorization, Code };
 
 struct KeySpec {
   const char* name;  // lowercase; '_' matches '_', '-' or nothing
@@ -70,6 +100,8 @@ struct KeySpec {
   KeyKind kind;
 };
 
+// A key that is a prefix of another comes first; a failed separator check
+// moves on to the longer key.
 constexpr KeySpec kKeys[] = {
     {"access_token", false, KeyKind::Secret},
     {"account_key", false, KeyKind::Secret},
@@ -77,17 +109,21 @@ constexpr KeySpec kKeys[] = {
     {"authorization", false, KeyKind::Authorization},
     {"client_assertion", false, KeyKind::Secret},
     {"client_secret", false, KeyKind::Secret},
+    {"code", false, KeyKind::Code},
     {"code_verifier", false, KeyKind::Secret},
     {"deltatoken", false, KeyKind::Secret},
     {"id_token", false, KeyKind::Secret},
-    {"passwd", true, KeyKind::Secret},
-    {"password", true, KeyKind::Secret},
+    {"passphrase", true, KeyKind::Password},
+    {"passwd", true, KeyKind::Password},
+    {"password", true, KeyKind::Password},
+    {"pwd", false, KeyKind::Password},
     {"refresh_token", false, KeyKind::Secret},
     {"secret", false, KeyKind::Secret},
     {"secret_text", false, KeyKind::Secret},
     {"shared_access_key", false, KeyKind::Secret},
     {"sig", false, KeyKind::Secret},
     {"skiptoken", false, KeyKind::Secret},
+    {"subscription_key", false, KeyKind::Secret},
 };
 
 // Authorization schemes that stay visible in front of a redacted credential.
@@ -97,21 +133,42 @@ constexpr const char* kSchemes[] = {"bearer",    "basic", "digest",
 
 struct TriggerTable {
   bool t[256] = {};
+  bool key_start[256] = {};  // lowercase first letters of key names
   constexpr TriggerTable() {
     for (const auto& k : kKeys) {
       const auto c = static_cast<unsigned char>(k.name[0]);
+      key_start[c] = true;
       t[c] = true;
       t[c & ~0x20u] = true;  // uppercase
     }
+    t[static_cast<unsigned char>('%')] = true;   // %73ig=, %2573ig=
+    t[static_cast<unsigned char>('\\')] = true;  // \u0073ig
     t[static_cast<unsigned char>('b')] = t[static_cast<unsigned char>('B')] = true;  // Bearer
     t[static_cast<unsigned char>('e')] = true;                                        // eyJ
     t[static_cast<unsigned char>(':')] = true;                                        // ://
     t[static_cast<unsigned char>('~')] = true;                                        // Q~
+    t[static_cast<unsigned char>('-')] = true;                                        // -----BEGIN
   }
 };
 constexpr TriggerTable kTriggers{};
 
 enum class Quote { None, Double, EscapedDouble, Single };
+
+// How an unquoted value ends (see the rules above). Whether a byte ends a
+// value depends only on the mode and its position, so scans are cached.
+enum Mode : int {
+  kPlain,      // most keys
+  kPlainEnc1,  // after %3D
+  kPlainEnc2,  // after %253D
+  kPw,         // password-like keys
+  kPwEnc1,
+  kPwEnc2,
+  kConn,     // password-like key in a connection string (after ';')
+  kLine,     // Authorization: header, to the end of the line
+  kBrace,    // Pwd={...}
+  kPemEnd,   // the next -----END line
+  kModes
+};
 
 class Redactor {
  public:
@@ -125,37 +182,136 @@ class Redactor {
     return std::move(out_);
   }
 
+  size_t work() const { return work_; }
+
  private:
-  unsigned char byte(size_t i) const { return static_cast<unsigned char>(t_[i]); }
+  unsigned char byte(size_t i) const {
+    ++work_;
+    return static_cast<unsigned char>(t_[i]);
+  }
   // Byte at i, or 0 past the end (0 never completes a match).
   unsigned char at(size_t i) const { return i < n_ ? byte(i) : 0; }
 
   bool starts_with_ci(size_t i, std::string_view word) const {
-    if (n_ - i < word.size()) return false;
+    if (i > n_ || n_ - i < word.size()) return false;
     for (size_t k = 0; k < word.size(); ++k)
       if (lower(byte(i + k)) != static_cast<unsigned char>(word[k])) return false;
     return true;
   }
 
-  // Marks [start, end) as secret. Spans arrive in increasing start order;
-  // one that overlaps or touches the previous span extends it.
+  // Marks [start, end) as secret, except the "-----END" of the PEM block
+  // being redacted: a span over it is cut in two, so that redacting the
+  // output again finds the same END line (idempotence).
   bool redact(size_t start, size_t end) {
+    if (start < guard_end_ && end > guard_start_) {
+      if (start < guard_start_) mark(start, guard_start_);
+      if (end > guard_end_) mark(guard_end_, end);
+      return true;
+    }
+    return mark(start, end);
+  }
+
+  // Spans arrive in increasing start order; one that overlaps or touches the
+  // previous span extends it.
+  // When a later span extends a key's value span (a JWT split over lines, a
+  // PEM body), the value continues after it as it would when the output is
+  // redacted again, where the value starts with [REDACTED].
+  bool mark(size_t start, size_t end) {
     if (redacted_ && start <= copied_) {
-      copied_ = std::max(copied_, end);
+      if (end > copied_) {
+        copied_ = end;
+        if (cont_ && !in_cont_) {
+          in_cont_ = true;
+          const size_t more = value_end(copied_, cont_quote_, cont_mode_);
+          if (more > copied_) redact(copied_, more);
+          in_cont_ = false;
+        }
+      }
       return true;
     }
     out_.append(t_.data() + copied_, start - copied_);
     out_.append(kRedacted.data(), kRedacted.size());
     copied_ = end;
     redacted_ = true;
+    cont_ = false;
     return true;
   }
 
-  // A key may start here: start of text, after a non-alphanumeric byte, or
-  // right after a percent-escape such as %24 ($) or %26 (&).
+  // Redacts a key's value [start, end) and remembers how it ends.
+  bool redact_value(size_t start, size_t end, Quote quote, Mode mode) {
+    const bool fresh = !(redacted_ && start <= copied_);
+    redact(start, end);
+    if (fresh) {
+      cont_ = true;
+      cont_quote_ = quote;
+      cont_mode_ = mode;
+    }
+    return true;
+  }
+
+  // One character at p, literal or escaped: %XX, %25XX (double-encoded),
+  // \u00XX or \\u00XX (JSON, and JSON inside a JSON string). Returns the
+  // position after it (p when there is none) and the character in c.
+  size_t char_at(size_t p, unsigned char& c) const {
+    const unsigned char b = at(p);
+    if (b == '%') {
+      size_t q = p + 1;
+      if (at(q) == '2' && at(q + 1) == '5' && is_hex(at(q + 2)) && is_hex(at(q + 3))) q += 2;
+      if (!is_hex(at(q)) || !is_hex(at(q + 1))) return p;
+      c = static_cast<unsigned char>(hex_value(at(q)) * 16 + hex_value(at(q + 1)));
+      return q + 2;
+    }
+    if (b == '\\') {
+      size_t q = p + 1;
+      if (at(q) == '\\') ++q;
+      if (at(q) != 'u' || at(q + 1) != '0' || at(q + 2) != '0' || !is_hex(at(q + 3)) ||
+          !is_hex(at(q + 4)))
+        return p;
+      c = static_cast<unsigned char>(hex_value(at(q + 3)) * 16 + hex_value(at(q + 4)));
+      return q + 5;
+    }
+    if (p >= n_) return p;
+    c = b;
+    return p + 1;
+  }
+
+  // The character that ends just before i, decoding an escape (%XX, %25XX,
+  // \u00XX) that ends there. False at the start of the text.
+  bool char_before(size_t i, unsigned char& c) const {
+    if (i == 0) return false;
+    if (i >= 5 && byte(i - 5) == '%' && byte(i - 4) == '2' && byte(i - 3) == '5' &&
+        is_hex(byte(i - 2)) && is_hex(byte(i - 1))) {
+      c = static_cast<unsigned char>(hex_value(byte(i - 2)) * 16 + hex_value(byte(i - 1)));
+      return true;
+    }
+    if (i >= 3 && byte(i - 3) == '%' && is_hex(byte(i - 2)) && is_hex(byte(i - 1))) {
+      c = static_cast<unsigned char>(hex_value(byte(i - 2)) * 16 + hex_value(byte(i - 1)));
+      return true;
+    }
+    if (i >= 6 && byte(i - 6) == '\\' && byte(i - 5) == 'u' && byte(i - 4) == '0' &&
+        byte(i - 3) == '0' && is_hex(byte(i - 2)) && is_hex(byte(i - 1))) {
+      c = static_cast<unsigned char>(hex_value(byte(i - 2)) * 16 + hex_value(byte(i - 1)));
+      return true;
+    }
+    c = byte(i - 1);
+    return true;
+  }
+
+  // A key may start here: start of text, or after a character (literal or
+  // escaped, such as %26 for '&') that is not a letter or digit.
+  // Right after a redacted span is a start too: there the output has ']'.
   bool word_start(size_t i) const {
-    if (i == 0 || !is_alnum(byte(i - 1))) return true;
-    return i >= 3 && byte(i - 3) == '%' && is_hex(byte(i - 2)) && is_hex(byte(i - 1));
+    if (redacted_ && i == copied_) return true;
+    unsigned char c = 0;
+    return !char_before(i, c) || !is_alnum(c);
+  }
+
+  // A query/form parameter may start here: start of text, or after
+  // ? & # or whitespace (literal or escaped).
+  bool param_start(size_t i) const {
+    unsigned char c = 0;
+    if (!char_before(i, c)) return true;
+    return c == '?' || c == '&' || c == '#' || is_space(c);
   }
 
   void try_at(size_t i) {
@@ -164,6 +320,8 @@ class Redactor {
       try_userinfo(i);
     } else if (c == '~') {
       try_entra(i);
+    } else if (c == '-') {
+      try_pem(i);
     } else if (!(c == 'e' && try_jwt(i)) && !(lower(c) == 'b' && try_bearer(i))) {
       try_keys(i);
     }
@@ -175,50 +333,93 @@ class Redactor {
   size_t match_name(size_t i, const char* name) const {
     size_t p = i;
     for (const char* q = name; *q != '\0'; ++q) {
+      unsigned char c = 0;
+      const size_t e = char_at(p, c);
       if (*q == '_') {
-        if (p < n_ && (byte(p) == '_' || byte(p) == '-')) ++p;
+        if (e > p && (c == '_' || c == '-')) p = e;
         continue;
       }
-      if (p >= n_ || lower(byte(p)) != static_cast<unsigned char>(*q)) return 0;
-      ++p;
+      if (e == p || lower(c) != static_cast<unsigned char>(*q)) return 0;
+      p = e;
     }
     return p;
   }
 
   bool try_keys(size_t i) {
-    const unsigned char c = lower(byte(i));
+    unsigned char c = 0;
+    if (char_at(i, c) == i) return false;
+    c = lower(c);
+    if (!kTriggers.key_start[c]) return false;
+    const bool ws = word_start(i);
     for (const auto& key : kKeys) {
       if (static_cast<unsigned char>(key.name[0]) != c) continue;
-      if (!key.any_prefix && !word_start(i)) continue;
+      if (!key.any_prefix && !ws) continue;
       const size_t end = match_name(i, key.name);
-      if (end != 0 && try_value(end, key.kind)) return true;
+      if (end != 0 && try_value(i, end, key.kind)) return true;
     }
     return false;
   }
 
-  // After a key ending at p: separator, then the value.
-  bool try_value(size_t p, KeyKind kind) {
-    // closing quote of a quoted key
-    if (at(p) == '\\' && at(p + 1) == '"') {
-      p += 2;
-    } else if (at(p) == '"' || at(p) == '\'') {
-      ++p;
+  // Blanks around a separator; after a quoted key also newlines, after an
+  // escaped \"key\" also the escapes \n \r \t.
+  size_t skip_gap(size_t p, bool quoted_key, bool escaped_key) const {
+    for (;;) {
+      const unsigned char c = at(p);
+      if (is_blank(c) || (quoted_key && (c == '\n' || c == '\r'))) {
+        ++p;
+      } else if (escaped_key && c == '\\' &&
+                 (at(p + 1) == 'n' || at(p + 1) == 'r' || at(p + 1) == 't')) {
+        p += 2;
+      } else {
+        return p;
+      }
     }
-    while (is_blank(at(p))) ++p;
-    bool encoded = false;
+  }
+
+  // The key ends at a ';' of a connection string (blanks may follow it).
+  bool after_semicolon(size_t i) const {
+    while (i > 0 && is_blank(byte(i - 1))) --i;
+    return i > 0 && byte(i - 1) == ';';
+  }
+
+  // After a key [key_start, p): separator, then the value.
+  bool try_value(size_t key_start, size_t p, KeyKind kind) {
+    const bool code = kind == KeyKind::Code;
+    bool quoted_key = false;
+    bool escaped_key = false;
+    if (!code) {
+      // closing quote of a quoted key
+      if (at(p) == '\\' && at(p + 1) == '"') {
+        p += 2;
+        quoted_key = escaped_key = true;
+      } else if (at(p) == '"' || at(p) == '\'') {
+        ++p;
+        quoted_key = true;
+      }
+      p = skip_gap(p, quoted_key, escaped_key);
+    }
+    int level = 0;  // how often the separator was percent-encoded
     bool colon = false;
-    if (at(p) == ':') {
+    if (at(p) == ':' && !code) {
       colon = true;
       ++p;
     } else if (at(p) == '=') {
       ++p;
     } else if (at(p) == '%' && at(p + 1) == '3' && lower(at(p + 2)) == 'd') {
-      encoded = true;
+      level = 1;
       p += 3;
+    } else if (at(p) == '%' && at(p + 1) == '2' && at(p + 2) == '5' && at(p + 3) == '3' &&
+               lower(at(p + 4)) == 'd') {
+      level = 2;
+      p += 5;
     } else {
       return false;
     }
-    while (is_blank(at(p))) ++p;
+    if (code) {
+      if (!param_start(key_start)) return false;
+    } else {
+      p = skip_gap(p, quoted_key, escaped_key);
+    }
 
     Quote quote = Quote::None;
     if (at(p) == '\\' && at(p + 1) == '"') {
@@ -232,6 +433,11 @@ class Redactor {
       ++p;
     } else {
       const unsigned char v = at(p);
+      if (v == '{' && kind == KeyKind::Password && !colon && level == 0) {
+        // ODBC style Pwd={...}
+        const size_t end = scan(kBrace, p + 1);
+        return end > p + 1 && redact_value(p + 1, end, Quote::None, kBrace);
+      }
       if (v == '{' || v == '[') return false;
       for (const char* lit : {"null", "true", "false"}) {
         const std::string_view w(lit);
@@ -240,6 +446,13 @@ class Redactor {
     }
 
     const bool header_line = kind == KeyKind::Authorization && colon;
+    Mode mode = static_cast<Mode>(kPlain + level);
+    if (header_line) {
+      mode = kLine;
+    } else if (kind == KeyKind::Password && !(quoted_key && colon)) {
+      mode = level == 0 && after_semicolon(key_start) ? kConn : static_cast<Mode>(kPw + level);
+    }
+
     if (kind == KeyKind::Authorization) {
       // "Bearer <credential>": the scheme stays visible.
       const size_t w = scheme_end(p);
@@ -256,13 +469,23 @@ class Redactor {
         }
         if (q > w) {
           p = q;
-        } else if (value_end(w, quote, header_line, encoded) == w) {
+        } else if (value_end(w, quote, mode) == w) {
           return false;  // the scheme alone ("Authorization: Bearer") is no secret
         }
       }
     }
-    const size_t end = value_end(p, quote, header_line, encoded);
-    return end > p && redact(p, end);
+    const size_t end = value_end(p, quote, mode);
+    if (end <= p) return false;
+    if (code && end - p <= 64) {
+      // a lowercase word such as "db_error" is an error code, not a credential
+      bool word = true;
+      for (size_t k = p; k < end && word; ++k) {
+        const unsigned char v = byte(k);
+        word = (v >= 'a' && v <= 'z') || v == '_';
+      }
+      if (word) return false;
+    }
+    return redact_value(p, end, quote, mode);
   }
 
   // End of a known authorization scheme word at p, or p.
@@ -276,32 +499,74 @@ class Redactor {
     return p;
   }
 
-  bool encoded_delim(size_t q) const {
+  // A percent-encoded delimiter at q: %26 (&), %20, %3B (;), and for most
+  // keys also %22 (") and %2C (,). Level 2 also accepts the %25XX forms.
+  bool encoded_delim(size_t q, int level, bool password) const {
     if (at(q) != '%') return false;
-    const unsigned char a = at(q + 1);
-    const unsigned char b = lower(at(q + 2));
-    return (a == '2' && (b == '6' || b == '0' || b == '2' || b == 'c')) || (a == '3' && b == 'b');
+    size_t h = q + 1;
+    if (level == 2 && at(h) == '2' && at(h + 1) == '5' && at(h + 2) != 0 && at(h + 3) != 0) h += 2;
+    const unsigned char a = at(h);
+    const unsigned char b = lower(at(h + 1));
+    if ((a == '2' && (b == '6' || b == '0')) || (a == '3' && b == 'b')) return true;
+    return !password && a == '2' && (b == '2' || b == 'c');
   }
 
-  // End of an unquoted value starting at p. Whether a byte ends a value
-  // depends only on its position, so the last scan per mode is remembered:
-  // a start inside it has the same end.
+  bool escaped_quote(size_t k) const { return byte(k) == '\\' && at(k + 1) == '"'; }
+
+  // \u0026 ('&' as JSON writers such as Go's and .NET's escape it in URLs)
+  bool escaped_amp(size_t k) const {
+    return byte(k) == '\\' && at(k + 1) == 'u' && at(k + 2) == '0' && at(k + 3) == '0' &&
+           at(k + 4) == '2' && at(k + 5) == '6';
+  }
+
+  // Does the byte at k end a value in `mode`? (k < n_)
+  bool ends(Mode mode, size_t k) const {
+    const unsigned char c = byte(k);
+    switch (mode) {
+      case kPlain:
+      case kPlainEnc1:
+      case kPlainEnc2:
+        return is_value_delim(c) || escaped_quote(k) || escaped_amp(k) ||
+               (mode != kPlain && encoded_delim(k, mode - kPlain, false));
+      case kPw:
+      case kPwEnc1:
+      case kPwEnc2:
+        return c <= 0x20 || c == 0x7f || c == '&' || c == ';' || c == '"' || escaped_quote(k) ||
+               escaped_amp(k) ||
+               (mode != kPw && encoded_delim(k, mode - kPw, true));
+      case kConn:
+        return (c < 0x20 && c != '\t') || c == 0x7f || c == ';' || c == '"' || escaped_quote(k);
+      case kLine:
+        return c == '\n' || c == '\r' || c == '"' ||
+               (c == '\\' && (at(k + 1) == 'r' || at(k + 1) == 'n'));
+      case kBrace:
+        return c == '}';
+      case kPemEnd:
+        return c == '-' && starts_with_ci(k, "-----end");
+      case kModes:
+        break;
+    }
+    return true;
+  }
+
+  // First k >= p where the value ends in `mode` (or n_). The last scan per
+  // mode is remembered: a start inside it has the same end.
   struct ScanCache {
     size_t start = 1;
     size_t end = 0;  // empty: start > end
   };
 
-  template <typename IsEnd>
-  size_t scan_until(size_t p, ScanCache& cache, IsEnd is_end) const {
+  size_t scan(Mode mode, size_t p) {
+    ScanCache& cache = caches_[mode];
     if (p >= cache.start && p <= cache.end) return cache.end;
     size_t q = p;
-    while (q < n_ && !is_end(q)) ++q;
+    while (q < n_ && !ends(mode, q)) ++q;
     cache.start = p;
     cache.end = q;
     return q;
   }
 
-  size_t value_end(size_t p, Quote quote, bool header_line, bool encoded) {
+  size_t value_end(size_t p, Quote quote, Mode mode) {
     size_t q = p;
     switch (quote) {
       case Quote::Double:
@@ -314,7 +579,7 @@ class Redactor {
             ++q;
           }
         }
-        return q;
+        return std::min(q, n_);
       case Quote::EscapedDouble:
         while (q < n_ && !(byte(q) == '\\' && at(q + 1) == '"') && byte(q) != '\n') ++q;
         return q;
@@ -324,19 +589,7 @@ class Redactor {
       case Quote::None:
         break;
     }
-    if (header_line) {
-      return scan_until(p, line_cache_, [this](size_t k) {
-        const unsigned char c = byte(k);
-        return c == '\n' || c == '\r' || c == '"' ||
-               (c == '\\' && (at(k + 1) == 'r' || at(k + 1) == 'n'));
-      });
-    }
-    if (encoded) {
-      return scan_until(p, encoded_cache_, [this](size_t k) {
-        return is_value_delim(byte(k)) || encoded_delim(k);
-      });
-    }
-    return scan_until(p, value_cache_, [this](size_t k) { return is_value_delim(byte(k)); });
+    return scan(mode, p);
   }
 
   // ---- Bearer <token> ---------------------------------------------------
@@ -382,18 +635,46 @@ class Redactor {
     return p;
   }
 
+  // Whitespace, or the JSON escapes \n \r \t, around a JWT dot.
+  size_t skip_jwt_space(size_t p) const {
+    for (;;) {
+      if (is_space(at(p))) {
+        ++p;
+      } else if (at(p) == '\\' && (at(p + 1) == 'n' || at(p + 1) == 'r' || at(p + 1) == 't')) {
+        p += 2;
+      } else {
+        return p;
+      }
+    }
+  }
+
   bool try_jwt(size_t i) {
     if (i < jwt_seen_ || at(i + 1) != 'y' || at(i + 2) != 'J') return false;
-    if (i > 0 && is_b64url(byte(i - 1))) return false;
+    // "\neyJ..." inside a JSON string: the 'n' belongs to the escape
+    const bool after_escape =
+        i >= 2 && byte(i - 2) == '\\' && (byte(i - 1) == 'n' || byte(i - 1) == 'r' || byte(i - 1) == 't');
+    if (i > 0 && is_b64url(byte(i - 1)) && !after_escape) return false;
     const size_t e1 = scan_b64url(i);
     jwt_seen_ = e1;  // no JWT can start inside this run
-    if (e1 - i < 10 || at(e1) != '.') return false;
-    const size_t e2 = scan_b64url(e1 + 1);
-    if (e2 - (e1 + 1) < 2 || at(e2) != '.') return false;
-    size_t end = scan_b64url(e2 + 1);
+    if (e1 - i < 10) return false;
+    size_t d = skip_jwt_space(e1);
+    if (at(d) != '.') return false;
+    const size_t s2 = skip_jwt_space(d + 1);
+    const size_t e2 = scan_b64url(s2);
+    if (e2 - s2 < 2) return false;
+    d = skip_jwt_space(e2);
+    if (at(d) != '.') return false;
+    size_t end = d + 1;  // an unsigned JWT ends with its dot
+    const size_t s3 = skip_jwt_space(d + 1);
+    if (is_b64url(at(s3))) end = scan_b64url(s3);
     // JWE has five segments
-    for (int seg = 3; seg < 5 && at(end) == '.' && is_b64url(at(end + 1)); ++seg)
-      end = scan_b64url(end + 1);
+    for (int seg = 3; seg < 5; ++seg) {
+      d = skip_jwt_space(end);
+      if (at(d) != '.') break;
+      const size_t s = skip_jwt_space(d + 1);
+      if (!is_b64url(at(s))) break;
+      end = scan_b64url(s);
+    }
     return redact(i, end);
   }
 
@@ -428,21 +709,83 @@ class Redactor {
     return redact(start, p);
   }
 
+  // ---- PEM private key --------------------------------------------------
+
+  // Whitespace or \n \r escapes at the edges of a PEM body.
+  bool pem_space_at(size_t k) const {
+    return is_space(byte(k)) || (byte(k) == '\\' && (at(k + 1) == 'n' || at(k + 1) == 'r'));
+  }
+
+  bool try_pem(size_t i) {
+    if (!starts_with_ci(i, "-----begin ")) return false;
+    const size_t words = i + 11;
+    const size_t limit = std::min(n_, words + 48);
+    size_t q = words;
+    while (q < limit && (is_alpha(byte(q)) || byte(q) == ' ')) ++q;
+    bool private_key = false;
+    for (std::string_view tail : {std::string_view("private key"), std::string_view("private key block")}) {
+      if (q - words < tail.size()) continue;
+      const size_t s = q - tail.size();
+      private_key = private_key || (starts_with_ci(s, tail) && (s == words || byte(s - 1) == ' '));
+    }
+    if (!private_key || !starts_with_ci(q, "-----")) return false;
+    size_t start = q + 5;
+    while (start < n_ && pem_space_at(start)) start += byte(start) == '\\' ? 2 : 1;
+    const size_t marker = scan(kPemEnd, start);
+    // The body ends before the whitespace in front of the END line; this
+    // trim is remembered per END line, which many headers may share.
+    if (pem_trim_marker_ != marker + 1) {
+      size_t e = marker;
+      for (;;) {
+        if (e > 0 && is_space(byte(e - 1))) {
+          --e;
+        } else if (e > 1 && byte(e - 2) == '\\' && (byte(e - 1) == 'n' || byte(e - 1) == 'r')) {
+          e -= 2;
+        } else {
+          break;
+        }
+      }
+      pem_trim_marker_ = marker + 1;
+      pem_trim_end_ = e;
+    }
+    const size_t end = marker < n_ ? pem_trim_end_ : n_;
+    // The END line is kept out of other spans only while the header stays
+    // visible, i.e. while redacting the output again finds this block.
+    if (marker < n_ && !(redacted_ && i < copied_)) {
+      guard_start_ = marker;
+      guard_end_ = marker + 8;
+    }
+    return end > start && redact(start, end);
+  }
+
   std::string_view t_;
   size_t n_;
   std::string out_;
   size_t copied_ = 0;      // input bytes before this are in out_ (or redacted)
   bool redacted_ = false;  // out_ ends with the marker for a span ending at copied_
-  ScanCache value_cache_;
-  ScanCache encoded_cache_;
-  ScanCache line_cache_;
+  ScanCache caches_[kModes];
   size_t jwt_seen_ = 0;    // base64url run already tried as a JWT header
   size_t entra_seen_ = 0;  // secret-shaped run already tried
+  size_t pem_trim_marker_ = 0;  // END position + 1 whose trimmed end is remembered
+  size_t pem_trim_end_ = 0;
+  bool cont_ = false;     // the open span is a key's value that may continue
+  bool in_cont_ = false;
+  Quote cont_quote_ = Quote::None;
+  Mode cont_mode_ = kPlain;
+  size_t guard_start_ = 0;  // "-----END" bytes no span may cover
+  size_t guard_end_ = 0;
+  mutable size_t work_ = 0;  // bytes read, for redact_scan_work
 };
 
 }  // namespace
 
 std::string redact_secrets(std::string_view text) { return Redactor(text).run(); }
+
+size_t redact_scan_work(std::string_view text) {
+  Redactor r(text);
+  r.run();
+  return r.work();
+}
 
 std::string truncate_utf8(std::string_view text, size_t max_chars) {
   size_t i = 0;
