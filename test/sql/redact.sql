@@ -40,3 +40,27 @@ SELECT count(*) AS inputs, bool_and(inventory.redact_secrets(t) IS NOT NULL) AS 
           FROM generate_series(1, 300) i, generate_series(1, 40) j GROUP BY i) s;
 SELECT inventory.redact_secrets(NULL) IS NULL AS strict;
 SELECT inventory.redact_secrets(repeat('Bearer x ', 20000)) = repeat('Bearer [REDACTED] ', 20000) AS long_input_redacted;
+
+-- The forms a review found passing through (each value is 'canarysecret' or
+-- contains it): none survives, and the surrounding text does.
+SELECT v.form, strpos(inventory.redact_secrets(v.t), 'canarysecret') = 0 AS masked,
+       strpos(inventory.redact_secrets(v.t), 'kept') > 0 AS rest_kept
+  FROM (VALUES
+    ('jwt split after a dot', E'kept eyJhbGciOiJIUzI1NiJ9.\neyJzdWIiOiJjYW5hcnlzZWNyZXQifQ.\ncanarysecretSIGNATUREabc'),
+    ('json key, newline, value', E'kept {"client_secret":\n "canarysecret"}'),
+    ('url-encoded key', 'kept client%5Fsecret=canarysecret'),
+    ('double-encoded key', 'kept client%255Fsecret=canarysecret'),
+    ('encoded equals sign', 'kept client_secret%3Dcanarysecret'),
+    ('encoded sig', 'kept %73ig=canarysecret'),
+    ('json unicode escape in key', 'kept {"client\u005fsecret": "canarysecret"}'),
+    ('password with a comma', 'kept password=ab,canarysecret'),
+    ('quoted password with spaces', 'kept password="a b canarysecret"'),
+    ('Pwd in a connection string', 'Server=x;Pwd=canarysecret;kept=1'),
+    ('PEM private key', E'kept -----BEGIN PRIVATE KEY-----\nMIIEcanarysecret\n-----END PRIVATE KEY-----'),
+    ('passphrase', 'kept passphrase=canarysecret'),
+    ('OAuth code', 'kept https://login/cb?code=0.AXoAcanarysecret-DEF_1&state=1'),
+    ('APIM subscription key', 'kept Ocp-Apim-Subscription-Key: canarysecret')
+  ) v(form, t)
+ ORDER BY 1;
+-- And these stay readable.
+SELECT inventory.redact_secrets('error_code=graph_forbidden statuscode=403 request-id: 8a1f0000-0000-4000-8000-000000000001') AS untouched;
