@@ -735,6 +735,7 @@ DECLARE
     v_derived  text;
     v_final    text;
     v_codes    text[];
+    v_finished timestamptz;
 BEGIN
     IF status IS NULL OR status NOT IN ('succeeded', 'partial', 'failed') THEN
         RAISE EXCEPTION 'invalid run status "%"', status
@@ -785,9 +786,12 @@ BEGIN
              WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id AND t.error_code IS NOT NULL) x
      WHERE c IS NOT NULL;
 
+    -- The time is a value, not a volatile call (Citus evaluates no volatile
+    -- function in an UPDATE of a distributed table).
+    v_finished := clock_timestamp();
     UPDATE inventory.inventory_sync_runs r
        SET status = v_final,
-           finished_at = clock_timestamp(),
+           finished_at = v_finished,
            errors = v_errors,
            error_codes = v_codes,
            had_errors = cardinality(v_codes) > 0 OR r.items_rejected > 0
