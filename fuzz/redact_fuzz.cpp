@@ -1,10 +1,11 @@
 // Fuzz target: the secret redactor (core/redact). It never crashes on any
 // bytes; its output never holds a known secret shape (a JWT, an Entra
 // client secret, a bearer token, a client_secret= / access_token= /
-// password= / sig= value); a secret planted in any of the supported forms
-// inside arbitrary surrounding text never survives; the redaction only
-// replaces spans (what it keeps is the input, in order); and
-// truncate_utf8 cuts on character boundaries.
+// password= / sig= / passphrase= / pwd= value, a PEM private key body); a
+// secret planted in any of the supported forms inside arbitrary surrounding
+// text never survives; the redaction only replaces spans (what it keeps is
+// the input, in order); redacting the output again changes nothing
+// (idempotence); and truncate_utf8 cuts on character boundaries.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@ namespace {
 
 bool alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 bool hexd(unsigned char c) { return digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 bool b64url(unsigned char c) { return alnum(c) || c == '-' || c == '_'; }
 bool entra(unsigned char c) { return alnum(c) || c == '_' || c == '~' || c == '.' || c == '-'; }
@@ -34,11 +36,24 @@ bool delim(unsigned char c) {
 }
 unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c; }
 
-// A key may start at i: start of text, after a non-alphanumeric byte, or
-// right after a percent-escape (%26 for '&', %24 for '$').
+unsigned hexv(unsigned char c) { return digit(c) ? c - '0' : (c | 0x20) - 'a' + 10u; }
+
+// A key may start at i: start of text, or after a character that is not a
+// letter or digit, written as itself or as an escape (%26 or %2526 for '&',
+// \u0026).
 bool word_start(std::string_view s, size_t i) {
-  if (i == 0 || !alnum(static_cast<unsigned char>(s[i - 1]))) return true;
-  return i >= 3 && s[i - 3] == '%' && hexd(static_cast<unsigned char>(s[i - 2])) && hexd(static_cast<unsigned char>(s[i - 1]));
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  if (i == 0) return true;
+  unsigned char c = b(i - 1);
+  if (i >= 5 && b(i - 5) == '%' && b(i - 4) == '2' && b(i - 3) == '5' && hexd(b(i - 2)) && hexd(b(i - 1))) {
+    c = static_cast<unsigned char>(hexv(b(i - 2)) * 16 + hexv(b(i - 1)));
+  } else if (i >= 3 && b(i - 3) == '%' && hexd(b(i - 2)) && hexd(b(i - 1))) {
+    c = static_cast<unsigned char>(hexv(b(i - 2)) * 16 + hexv(b(i - 1)));
+  } else if (i >= 6 && b(i - 6) == '\\' && b(i - 5) == 'u' && b(i - 4) == '0' && b(i - 3) == '0' && hexd(b(i - 2)) &&
+             hexd(b(i - 1))) {
+    c = static_cast<unsigned char>(hexv(b(i - 2)) * 16 + hexv(b(i - 1)));
+  }
+  return !alnum(c);
 }
 
 bool starts_ci(std::string_view s, size_t i, std::string_view w) {
@@ -82,8 +97,30 @@ const char* secret_shape(std::string_view out) {
       const bool challenge = p > body_end && (token68(at(p)) || at(p) == '"');
       if (body_end - start >= 8 && has_digit && !challenge && (p == n || delim(at(p)))) return "bearer token";
     }
+    // PEM private key: a visible "-----BEGIN ... PRIVATE KEY-----" header is
+    // followed (after whitespace) by the marker, an END line or the end.
+    if (at(i) == '-' && starts_ci(out, i, "-----begin ")) {
+      size_t q = i + 11;
+      while (q < n && q < i + 11 + 48 && (alpha(at(q)) || at(q) == ' ')) ++q;
+      const size_t words = q - (i + 11);
+      bool pk = false;
+      for (std::string_view tail : {std::string_view("private key"), std::string_view("private key block")}) {
+        if (words >= tail.size() && starts_ci(out, q - tail.size(), tail) &&
+            (q - tail.size() == i + 11 || at(q - tail.size() - 1) == ' '))
+          pk = true;
+      }
+      if (pk && starts_ci(out, q, "-----")) {
+        size_t b = q + 5;
+        while (b < n && (at(b) == ' ' || at(b) == '\t' || at(b) == '\n' || at(b) == '\r' ||
+                         (at(b) == '\\' && (at(b + 1) == 'n' || at(b + 1) == 'r'))))
+          b += at(b) == '\\' ? 2 : 1;
+        if (b < n && out.compare(b, tinv::kRedacted.size(), tinv::kRedacted) != 0 && !starts_ci(out, b, "-----end"))
+          return "PEM private key body";
+      }
+    }
     // key=value with a plain value
-    for (std::string_view key : {"client_secret=", "access_token=", "password=", "sig=", "client_assertion="}) {
+    for (std::string_view key : {"client_secret=", "access_token=", "password=", "sig=", "client_assertion=",
+                                 "passphrase=", "pwd=", "subscription-key="}) {
       if (lower(at(i)) == static_cast<unsigned char>(key[0]) && word_start(out, i) && starts_ci(out, i, key)) {
         const size_t v = i + key.size();
         if (!alnum(at(v))) continue;
@@ -121,6 +158,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string out = tinv::redact_secrets(in);
   if (const char* shape = secret_shape(out)) fail(shape, in, out);
   if (!only_replaces(in, out)) fail("redaction changed more than spans", in, out);
+  const std::string again = tinv::redact_secrets(out);
+  if (again != out) fail("redaction is not idempotent", out, again);
 
   // Plant a secret in one of the supported forms inside the input. The secret
   // is derived from a hash of the input, so the surrounding text cannot
@@ -132,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string before = in.substr(1, cut > 0 ? cut - 1 : 0);
     const std::string after = in.substr(std::max<size_t>(cut, 1));
     std::string planted;
-    switch (data[1] % 12) {
+    switch (data[1] % 32) {
       case 0: planted = "Authorization: Bearer " + secret; break;
       case 1: planted = "Bearer " + secret; break;
       case 2: planted = "eyJ" + secret.substr(0, 12) + "." + secret.substr(12, 10) + "." + secret.substr(22); break;
@@ -144,7 +183,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 8: planted = "https://user:" + secret + "@host.example/"; break;
       case 9: planted = "abc1Q~" + secret; break;
       case 10: planted = "client_assertion=" + secret; break;
-      default: planted = "\"access_token\": \"" + secret + "\""; break;
+      case 11: planted = "\"access_token\": \"" + secret + "\""; break;
+      // forms from the security review (issue 12)
+      case 12: planted = "eyJ" + secret.substr(0, 12) + "\n." + secret.substr(12, 10) + "\n." + secret.substr(22); break;
+      case 13: planted = "eyJ" + secret.substr(0, 12) + ". " + secret.substr(12, 10) + " .\t" + secret.substr(22); break;
+      case 14: planted = "{\"client_secret\":\n \"" + secret + "\"}"; break;
+      case 15: planted = "client%5Fsecret=" + secret; break;
+      case 16: planted = "client%255Fsecret=" + secret; break;
+      case 17: planted = "?%73ig=" + secret; break;
+      case 18: planted = "client_secret%253D" + secret + "%2526x"; break;
+      case 19: planted = "{\"client\\u005fsecret\": \"" + secret + "\"}"; break;
+      case 20: planted = "password=a," + secret; break;
+      case 21: planted = "password=\"a " + secret + " c\""; break;
+      case 22: planted = "Pwd=" + secret + ";"; break;
+      case 23: planted = "Server=x;Password=a " + secret + ";"; break;
+      case 24: planted = "-----BEGIN RSA PRIVATE KEY-----\n" + secret + "\n-----END RSA PRIVATE KEY-----"; break;
+      case 25: planted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + secret; break;
+      case 26: planted = "passphrase=," + secret; break;
+      case 27: planted = "https://app.example/cb?code=" + secret + "&state=1"; break;
+      case 28: planted = "Ocp-Apim-Subscription-Key: " + secret; break;
+      case 29: planted = "https://api.example/x?subscription-key=" + secret; break;
+      case 30: planted = "PWD='" + secret + " x'"; break;
+      default: planted = "\"passphrase\"\r\n:\r\n\"" + secret + "\""; break;
     }
     const std::string text = before + "\n" + planted + "\n" + after;
     const std::string red = tinv::redact_secrets(text);
