@@ -28,12 +28,12 @@
 //    \"...\" inside an escaped JSON string, '...') or unquoted. Objects,
 //    arrays, null, true, false and empty values are left alone.
 //  - unquoted values of most keys end at whitespace, & " ' , ; } a control
-//    byte, \" or \u0026 (after an encoded separator also at %26 %20 %22 %2C %3B, and
-//    after "%253D" at their %25-encoded forms too).
+//    byte, \" or \u0026 (after an encoded separator also at %26 %20 %22 %2C
+//    %3B, and after "%253D" at their %25-encoded forms too).
 //  - password-like keys (password, passwd, pwd, passphrase) take a wider
 //    unquoted value, because a password may hold any printable byte: it runs
-//    to whitespace, a control byte, & ; " \" or \u0026 (encoded: also %26 %20 %3B),
-//    so "password=ab,cd}" loses "ab,cd}". In a connection string (the key
+//    to whitespace, a control byte, & ; " \" or \u0026 (encoded: also %26
+//    %20 %3B), so "password=ab,cd}" loses "ab,cd}". In a connection string (the key
 //    follows a ';') it runs to ';', '"' or the end of the line, spaces
 //    included. "Pwd={...}" (ODBC braces) runs to the first '}'. A JSON number
 //    after "password": ends like any other value.
@@ -56,9 +56,16 @@
 //  - URL user info: scheme://<userinfo>@host -> scheme://[REDACTED]@host.
 //  - PEM private keys: "-----BEGIN <words> PRIVATE KEY[ BLOCK]-----": the
 //    body up to the next "-----END" line (or the end of the text), without
-//    the whitespace around it; both armor lines stay visible. Spans of
-//    other rules
-//    never cover the "-----END" of a block being redacted.
+//    the whitespace around it; both armor lines stay visible.
+//
+// Idempotence (redacting the output again changes nothing): the second pass
+// sees [REDACTED] where a span was, so the first pass acts as it will:
+//  - a key's value that another span (a JWT over lines, a PEM body) extends
+//    goes on after that span as it would after [REDACTED];
+//  - right after a span is a word start (the output has ']' there);
+//  - no span covers the "-----END" of a PEM block whose header stays
+//    visible (a span over it is cut in two), so the block ends in the same
+//    place the second time.
 #include "redact.h"
 
 #include <algorithm>
@@ -73,7 +80,8 @@ inline bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <
 inline bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 inline bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 inline unsigned hex_value(unsigned char c) {
-  return is_digit(c) ? static_cast<unsigned>(c - '0') : static_cast<unsigned>((c | 0x20) - 'a' + 10);
+  return is_digit(c) ? static_cast<unsigned>(c - '0')
+                     : static_cast<unsigned>((c | 0x20) - 'a' + 10);
 }
 inline unsigned char lower(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
@@ -651,8 +659,8 @@ class Redactor {
   bool try_jwt(size_t i) {
     if (i < jwt_seen_ || at(i + 1) != 'y' || at(i + 2) != 'J') return false;
     // "\neyJ..." inside a JSON string: the 'n' belongs to the escape
-    const bool after_escape =
-        i >= 2 && byte(i - 2) == '\\' && (byte(i - 1) == 'n' || byte(i - 1) == 'r' || byte(i - 1) == 't');
+    const bool after_escape = i >= 2 && byte(i - 2) == '\\' &&
+                              (byte(i - 1) == 'n' || byte(i - 1) == 'r' || byte(i - 1) == 't');
     if (i > 0 && is_b64url(byte(i - 1)) && !after_escape) return false;
     const size_t e1 = scan_b64url(i);
     jwt_seen_ = e1;  // no JWT can start inside this run
@@ -723,7 +731,8 @@ class Redactor {
     size_t q = words;
     while (q < limit && (is_alpha(byte(q)) || byte(q) == ' ')) ++q;
     bool private_key = false;
-    for (std::string_view tail : {std::string_view("private key"), std::string_view("private key block")}) {
+    for (std::string_view tail :
+         {std::string_view("private key"), std::string_view("private key block")}) {
       if (q - words < tail.size()) continue;
       const size_t s = q - tail.size();
       private_key = private_key || (starts_with_ci(s, tail) && (s == words || byte(s - 1) == ' '));
