@@ -30,6 +30,14 @@ for tool in curl jq openssl psql pg_dump; do
   command -v "$tool" >/dev/null || { echo "e2e: $tool is required" >&2; exit 2; }
 done
 
+# say, pass, fail, check, expect_*, sql, new_db, wait_for, the mock helpers,
+# fetch and fetch_bg: test/lib/harness.sh (every passing check is printed).
+HARNESS_VERBOSE=1
+HARNESS_RETRY_SCALE=0.05
+HARNESS_MOCK_THREADS=64
+# shellcheck source=../lib/harness.sh
+. "$ROOT/test/lib/harness.sh"
+
 WORK=$(mktemp -d /tmp/tinv-e2e.XXXXXX)
 chmod 755 "$WORK"
 PGDIR=$WORK/pg
@@ -42,8 +50,8 @@ BG_PIDS=()
 
 cleanup() {
   local pid
+  stop_mock
   for pid in "${BG_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
   "$ROOT/scripts/pgcluster.sh" stop "$PGDIR" >/dev/null 2>&1
   if [ "${E2E_KEEP:-0}" = 1 ]; then
     echo "e2e: work directory kept: $WORK"
@@ -56,102 +64,15 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
 
-say() { printf '%s\n' "$*"; }
-
-pass() { PASSED=$((PASSED + 1)); say "  ok   $CASE: $1"; }
-fail() {
-  FAILED=$((FAILED + 1))
-  FAILED_NAMES+=("$CASE: $1")
-  say "  FAIL $CASE: $1${2:+ ($2)}"
-}
-
-# check "what" command...   (passes when the command succeeds)
-check() {
-  local what=$1
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-
-# expect_eq "what" actual expected
-expect_eq() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
-}
-
-# expect_le "what" actual max
-expect_le() {
-  if [ "$2" -le "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2', want <= $3"; fi
-}
-
-# expect_ge "what" actual min
-expect_ge() {
-  if [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1" "got '$2', want >= $3"; fi
-}
-
-sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-
-new_db() {
-  psql -XAtq -d postgres -c "CREATE DATABASE $1" &&
-    sql "$1" "CREATE EXTENSION tenant_inventory"
-}
-
-MOCK_URL=
-mock_get() { curl -sf "$MOCK_URL$1"; }
-mock_post() { curl -sf -H 'Content-Type: application/json' -d "$2" "$MOCK_URL$1" >/dev/null; }
-set_faults() { mock_post /_mock/faults "$1" || fail "installing faults" "$1"; }
-set_latency() { mock_post /_mock/latency "{\"delay_ms\":$1}"; }
-set_items() { mock_post "/_mock/tenant/$1/items" "{\"path\":\"$2\",\"count\":$3}"; }
-tenant_requests() { mock_get /_mock/stats | jq --arg t "$1" '.requests_by_tenant[$t] // 0'; }
 item_id() { mock_get "/_mock/tenant/$1/item?path=$2&index=$3" | jq -r '.item.id'; }
-
-reset_mock() {
-  set_faults '[]'
-  set_latency 0
-  mock_post /_mock/reset-stats '{}'
-}
 
 SECRET_FILE=$WORK/secret
 MOCK_SECRET="e2e-Mock-Secret-5b1d"
+HARNESS_MOCK_SECRET=$MOCK_SECRET
 CLIENT_ID=9f0b8a11-5c2e-4d6a-9a57-2f4b0c1d3e5f
-
-# fetch LABEL DB TENANT SELECTION [extra args...]   -> sets RC; output in $WORK/LABEL.{out,err}
-fetch() {
-  local label=$1 db=$2 tenant=$3 selection=$4
-  shift 4
-  "$FETCH" sync --tenant "$tenant" --selection "$selection" --db "dbname=$db" \
-    --client-id "$CLIENT_ID" --client-secret-file "$SECRET_FILE" \
-    --graph-url "$MOCK_URL" --login-url "$MOCK_URL" \
-    --retry-scale 0.05 --request-timeout 5 --no-progress --log-level debug "$@" \
-    >"$WORK/$label.out" 2>"$WORK/$label.err"
-  RC=$?
-}
-
-# Same, in the background; sets BG (pid).
-fetch_bg() {
-  local label=$1 db=$2 tenant=$3 selection=$4
-  shift 4
-  "$FETCH" sync --tenant "$tenant" --selection "$selection" --db "dbname=$db" \
-    --client-id "$CLIENT_ID" --client-secret-file "$SECRET_FILE" \
-    --graph-url "$MOCK_URL" --login-url "$MOCK_URL" \
-    --retry-scale 0.05 --request-timeout 5 --no-progress --log-level debug "$@" \
-    >"$WORK/$label.out" 2>"$WORK/$label.err" &
-  BG=$!
-  BG_PIDS+=("$BG")
-}
-
-# wait_for SECONDS command...   polls every 50 ms
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -le $deadline ]; do
-    "$@" && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 run_count() { sql "$1" "SELECT count(*) FROM inventory.inventory_sync_runs WHERE tenant_id = '$2' $3"; }
 last_run() { sql "$1" "SELECT id FROM inventory.inventory_sync_runs WHERE tenant_id = '$2' ORDER BY id DESC LIMIT 1"; }
-run_field() { sql "$1" "SELECT $3 FROM inventory.inventory_sync_runs WHERE id = $2"; }
 type_row() {
   sql "$1" "SELECT status || ' ' || pages || ' ' || items_seen || ' ' || coalesce(error_code, '-')
               FROM inventory.inventory_sync_run_types WHERE run_id = $2 AND policy_type = '$3'"
@@ -183,11 +104,7 @@ if ! psql -XAtq -d postgres -c "SELECT 1 FROM pg_available_extensions WHERE name
 fi
 
 printf '%s\n' "$MOCK_SECRET" >"$SECRET_FILE"
-"$MOCK" --port 0 --port-file "$WORK/mock.port" --foreign-port 0 --tenants 0 \
-  --client-secret "$MOCK_SECRET" --threads 64 >"$WORK/mock.log" 2>&1 &
-MOCK_PID=$!
-wait_for 10 test -s "$WORK/mock.port" || { echo "e2e: the mock did not start" >&2; cat "$WORK/mock.log" >&2; exit 1; }
-MOCK_URL="http://127.0.0.1:$(cat "$WORK/mock.port")"
+start_mock mock --foreign-port 0 --tenants 0 >&2 || { echo "e2e: cannot start the mock" >&2; exit 1; }
 say "e2e: mock at $MOCK_URL, PostgreSQL socket $PGHOST"
 T0=$SECONDS
 
@@ -603,6 +520,4 @@ fi
 
 say ""
 say "e2e: finished in $((SECONDS - T0)) s"
-for n in "${FAILED_NAMES[@]}"; do say "  failed: $n"; done
-say "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+harness_summary

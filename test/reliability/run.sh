@@ -130,6 +130,4 @@ if [ -s "$WORK/known-issues.txt" ]; then
   sort -u "$WORK/known-issues.txt" | sed 's/^KNOWN /- /' | tee -a "$WORK/report.md"
 fi
 [ -n "${RELIABILITY_REPORT:-}" ] && cp "$WORK/report.md" "$RELIABILITY_REPORT"
-for n in "${FAILED_NAMES[@]}"; do say "  failed: $n"; done
-say "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+harness_summary
