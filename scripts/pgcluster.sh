@@ -8,6 +8,9 @@
 # PostgreSQL refuses to run as root, so as root the cluster runs as the
 # `postgres` system user (created by the postgresql package). The socket lives
 # in DIR/sock, so nothing collides with a system cluster.
+#
+# PGCLUSTER_EXTRA_CONF, when set, is appended to postgresql.conf when the
+# cluster is created (e.g. shared_preload_libraries = 'citus').
 set -euo pipefail
 
 cmd=${1:?usage: pgcluster.sh start|stop|env DIR [PORT]}
@@ -48,6 +51,9 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 max_locks_per_transaction = 256
 CONF
+      if [ -n "${PGCLUSTER_EXTRA_CONF:-}" ]; then
+        printf '%s\n' "$PGCLUSTER_EXTRA_CONF" >>"$dir/data/postgresql.conf"
+      fi
     fi
     as_owner mkdir -p "$dir/sock"
     if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
