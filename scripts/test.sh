@@ -10,14 +10,15 @@
 #   5. stops what it started and prints "N passed, N failed" (layers).
 #
 # Environment: TEST_PORT (default 54391), TEST_LAYERS (space separated
-# subset of: packaging unit asan regress isolation upgrade e2e reliability demo
-# bench), KEEP_CLUSTER=1.
+# subset of: packaging unit asan regress isolation upgrade e2e reliability citus
+# demo bench), KEEP_CLUSTER=1, CITUS_SOURCE (the Citus source archive the
+# citus layer builds Citus from when it is not installed).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_PORT:-54391}
-layers=${TEST_LAYERS:-"packaging unit asan regress isolation upgrade e2e reliability demo bench"}
+layers=${TEST_LAYERS:-"packaging unit asan regress isolation upgrade e2e reliability citus demo bench"}
 jobs=$(nproc 2>/dev/null || echo 2)
 work=$(mktemp -d /tmp/tinv-test.XXXXXX)
 chmod 755 "$work"
@@ -49,7 +50,7 @@ log "build: extension"
 if ! { make -s -j"$jobs" && make -s install; } >"$work/make.log" 2>&1; then
   cat "$work/make.log"; echo "0 passed, 1 failed"; exit 1
 fi
-if want unit || want e2e || want reliability || want demo || want bench; then
+if want unit || want e2e || want reliability || want citus || want demo || want bench; then
   log "build: C++ (RelWithDebInfo)"
   if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j"$jobs"; } >"$work/cmake.log" 2>&1; then
     tail -n 60 "$work/cmake.log"; echo "0 passed, 1 failed"; exit 1
@@ -60,6 +61,10 @@ if want asan; then
   if ! { cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTINV_SANITIZE=ON >/dev/null && cmake --build build-asan -j"$jobs"; } >"$work/cmake-asan.log" 2>&1; then
     tail -n 60 "$work/cmake-asan.log"; record asan-build 1
   fi
+fi
+if want citus; then
+  log "build: Citus (when not installed: from CITUS_SOURCE)"
+  scripts/citus.sh build || echo "Citus is not available: the citus layer will fail"
 fi
 
 if want packaging; then
@@ -112,6 +117,11 @@ if want reliability && [ -x test/reliability/run.sh ]; then
   log "layer: reliability (crash, load, hostile input, secrets; short variant)"
   BUILD_DIR="$root/build" ASAN_BUILD_DIR="$root/build-asan" RELIABILITY_SIZE=ci test/reliability/run.sh
   record reliability $?
+fi
+if want citus; then
+  log "layer: Citus (3 nodes: README distribution, pg_regress, isolation, sync vs plain PostgreSQL, single-shard)"
+  BUILD_DIR="$root/build" test/citus/run.sh
+  record citus $?
 fi
 if want demo && [ -x scripts/demo.sh ]; then
   log "layer: short demo"
