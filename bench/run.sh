@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of SPEC section 10: every figure against its baseline, in the
+# Benchmarks of docs/design.md §10: every figure against its baseline, in the
 # same run on the same cluster, printed as one table of ratios.
 #
 #   BENCH_SIZE=full bench/run.sh     (default; a few minutes on 2 cores)

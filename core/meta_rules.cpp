@@ -1,4 +1,4 @@
-// Value rules of the meta whitelist (SPEC section 4).
+// Value rules of the meta whitelist (docs/design.md §4).
 #include "meta_rules.h"
 
 namespace tinv {

@@ -1,4 +1,4 @@
-// Value rules of the meta whitelist (SPEC section 4). Plain C++17.
+// Value rules of the meta whitelist (docs/design.md §4). Plain C++17.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // The border between PostgreSQL and C++ inside the extension.
 //
-// Rules kept here (see STYLE.md):
+// Rules kept here (docs/design.md §2):
 //  - PostgreSQL headers are C: included inside extern "C", postgres.h first.
 //  - No C++ exception may reach PostgreSQL, and no ereport() may longjmp over
 //    live C++ objects. PostgreSQL calls made from C++ code run through

@@ -1,4 +1,4 @@
--- Composes the results table from bench.measure: one line per SPEC section 10
+-- Composes the results table from bench.measure: one line per docs/design.md §10
 -- target (and a few informative lines), each a ratio of two figures measured
 -- in the same run on the same cluster.
 -- Variable: format (table or markdown).

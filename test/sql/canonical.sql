@@ -1,4 +1,4 @@
--- SPEC 3: canonical JSON (RFC 8785 + arrays as sets) and the selection hash.
+-- docs/design.md §3: canonical JSON (RFC 8785 + arrays as sets) and the selection hash.
 
 -- Key order by UTF-16 code units, no whitespace, arrays sorted and deduplicated.
 SELECT inventory.canonical_json('{"b": 1, "a": [3, 1, 2, 1], "c": {"z": null, "y": true}}');

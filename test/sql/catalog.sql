@@ -1,4 +1,4 @@
--- SPEC 2, 5: the objects users see: the seeded registry, comments on every
+-- docs/design.md §2, §5: the objects users see: the seeded registry, comments on every
 -- table, view, column and function, labels on every function.
 
 -- The registry is seeded with the common Intune types.

@@ -1,4 +1,4 @@
--- SPEC 4: meta whitelist. Unknown keys and values of the wrong kind or over
+-- docs/design.md §4: meta whitelist. Unknown keys and values of the wrong kind or over
 -- the limits are dropped; no input ever raises.
 
 \set allowed '{"s": "string", "n": "number", "b": "boolean", "a": "string_array", "t": "timestamp"}'

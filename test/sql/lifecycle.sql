@@ -1,4 +1,4 @@
--- SPEC 5-6: the sync run lifecycle: begin_sync_run, COPY into staging,
+-- docs/design.md §5-§6: the sync run lifecycle: begin_sync_run, COPY into staging,
 -- apply_staged, complete_policy_type, finish_sync_run; fencing; bad input.
 
 CREATE SCHEMA regress;

@@ -1,4 +1,4 @@
--- SPEC 7: missing items, derived relative to the latest finished run of the
+-- docs/design.md §7: missing items, derived relative to the latest finished run of the
 -- same tenant and selection, with a confidence.
 
 CREATE SCHEMA IF NOT EXISTS regress;

@@ -1,4 +1,4 @@
--- SPEC 8: inventory.redact_secrets masks secrets in any text.
+-- docs/design.md §8: inventory.redact_secrets masks secrets in any text.
 
 SELECT input, inventory.redact_secrets(input) AS redacted
   FROM (VALUES

@@ -1,4 +1,4 @@
--- SPEC 8: row-level security by tenant, a least-privilege sync role, nothing
+-- docs/design.md §8: row-level security by tenant, a least-privilege sync role, nothing
 -- granted to PUBLIC, pinned search_path, staging that cannot be hijacked.
 
 CREATE SCHEMA IF NOT EXISTS regress;
