@@ -9,18 +9,31 @@
 -- of the same name starts with none).
 --------------------------------------------------------------------------------
 
+-- The tenant roles of this database: the one place that reads tenant ids out
+-- of role names (inventory.tenant_role is the one place that makes them).
+CREATE OR REPLACE FUNCTION inventory._tenant_roles(OUT tenant_id uuid, OUT role_oid oid, OUT role name)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+    SELECT t.tenant_id, r.oid, r.rolname
+      FROM pg_catalog.pg_roles r
+     CROSS JOIN LATERAL (SELECT CASE WHEN r.rolname ~ '^tinv_t_[0-9a-f]{32}_[0-9a-f]{8}$'
+                                     THEN pg_catalog.substr(r.rolname, 8, 32)::uuid END AS tenant_id) t
+     WHERE t.tenant_id IS NOT NULL
+       AND inventory.tenant_role(t.tenant_id) = r.rolname
+$$;
+COMMENT ON FUNCTION inventory._tenant_roles() IS
+'Internal: the tenant roles of this database (inventory.tenant_role) with their tenants.';
+
 CREATE OR REPLACE VIEW inventory.tenant_access WITH (security_invoker = true) AS
 SELECT m.rolname AS role,
        t.tenant_id,
-       r.rolname AS tenant_role
-  FROM pg_catalog.pg_roles r
- CROSS JOIN LATERAL (SELECT CASE WHEN r.rolname ~ '^tinv_t_[0-9a-f]{32}_[0-9a-f]{8}$'
-                                  THEN pg_catalog.substr(r.rolname, 8, 32)::uuid END AS tenant_id) t
-  JOIN pg_catalog.pg_auth_members am ON am.roleid = r.oid
+       t.role AS tenant_role
+  FROM inventory._tenant_roles() t
+  JOIN pg_catalog.pg_auth_members am ON am.roleid = t.role_oid
   JOIN pg_catalog.pg_roles m ON m.oid = am.member
- WHERE t.tenant_id IS NOT NULL
-   AND inventory.tenant_role(t.tenant_id) = r.rolname
-   AND pg_catalog.pg_has_role(m.oid, 'MEMBER');
+ WHERE pg_catalog.pg_has_role(m.oid, 'MEMBER');
 COMMENT ON VIEW inventory.tenant_access IS
 'Which roles are granted which tenants in this database (direct members of each tenant''s role; members of those roles inherit the grant), as far as they concern current_user: the grants of roles it is a member of (all, for superusers). Change it with inventory.grant_tenant_access and inventory.revoke_tenant_access.';
 COMMENT ON COLUMN inventory.tenant_access.role IS 'Role granted the tenant (its members inherit it).';
@@ -32,12 +45,8 @@ CREATE OR REPLACE FUNCTION inventory.visible_tenants() RETURNS uuid[]
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
     SELECT coalesce(array_agg(DISTINCT t.tenant_id ORDER BY t.tenant_id), '{}')
-      FROM pg_catalog.pg_roles r
-     CROSS JOIN LATERAL (SELECT CASE WHEN r.rolname ~ '^tinv_t_[0-9a-f]{32}_[0-9a-f]{8}$'
-                                  THEN pg_catalog.substr(r.rolname, 8, 32)::uuid END AS tenant_id) t
-     WHERE t.tenant_id IS NOT NULL
-       AND inventory.tenant_role(t.tenant_id) = r.rolname
-       AND pg_catalog.pg_has_role(r.oid, 'MEMBER')
+      FROM inventory._tenant_roles() t
+     WHERE pg_catalog.pg_has_role(t.role_oid, 'MEMBER')
 $$;
 COMMENT ON FUNCTION inventory.visible_tenants() IS
 'Tenants granted to current_user (directly or through its roles) in this database. Owners and superusers see every tenant regardless.';

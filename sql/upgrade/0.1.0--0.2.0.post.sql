@@ -1,13 +1,25 @@
--- 0.1.0 -> 0.2.0, after the replaceable sources: readers of the old
--- tenant_access table may read the view that replaces it (which asks
--- inventory.tenant_role, as grant_reader_role now grants).
+-- 0.1.0 -> 0.2.0, after the replaceable sources: the tenant grants of the
+-- old table become role memberships (a row naming a role that no longer
+-- exists is dropped: a grant belongs to a role, not to a name), and the
+-- table's readers may read the view that replaces it.
 DO $$
 DECLARE
-    v_readers text := pg_catalog.current_setting('tenant_inventory.upgrade_readers', true);
+    v_grant record;
 BEGIN
-    IF coalesce(v_readers, '') <> '' THEN
-        EXECUTE 'GRANT SELECT ON inventory.tenant_access TO ' || v_readers;
-        EXECUTE 'GRANT EXECUTE ON FUNCTION inventory.tenant_role(uuid) TO ' || v_readers;
-    END IF;
+    FOR v_grant IN SELECT a.role, a.tenant_id FROM inventory.tenant_access_0_1_0 a
+                    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = a.role)
+                    ORDER BY a.tenant_id, a.role LOOP
+        PERFORM inventory.grant_tenant_access(v_grant.role, v_grant.tenant_id);
+    END LOOP;
+    FOR v_grant IN SELECT DISTINCT a.grantee::regrole::text AS grantee
+                     FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                    WHERE c.oid = 'inventory.tenant_access_0_1_0'::regclass AND a.privilege_type = 'SELECT'
+                      AND a.grantee <> 0 AND a.grantee <> c.relowner LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON inventory.tenant_access TO %s', v_grant.grantee);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION inventory.tenant_role(uuid), inventory._tenant_roles() TO %s',
+                                  v_grant.grantee);
+    END LOOP;
 END
 $$;
+ALTER EXTENSION tenant_inventory DROP TABLE inventory.tenant_access_0_1_0;
+DROP TABLE inventory.tenant_access_0_1_0;

@@ -19,34 +19,11 @@ END
 $$;
 
 -- Tenant grants move from rows keyed by role name to membership in the
--- tenant's role: a grant now belongs to the role, not to whoever carries its
--- name later. Rows naming a role that no longer exists are dropped.
-DO $$
-DECLARE
-    v_grant record;
-    v_tenant_role name;
-BEGIN
-    FOR v_grant IN SELECT a.role, a.tenant_id FROM inventory.tenant_access a
-                    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = a.role)
-                    ORDER BY a.tenant_id, a.role LOOP
-        v_tenant_role := inventory.tenant_role(v_grant.tenant_id);
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_tenant_role) THEN
-            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN NOINHERIT', v_tenant_role);
-        END IF;
-        IF NOT pg_catalog.pg_has_role(v_grant.role, v_tenant_role, 'MEMBER') THEN
-            EXECUTE pg_catalog.format('GRANT %I TO %I', v_tenant_role, v_grant.role);
-        END IF;
-    END LOOP;
-END
-$$;
--- The table's readers get the view of the same name (0.1.0--0.2.0.post.sql).
-SELECT pg_catalog.set_config('tenant_inventory.upgrade_readers',
-       coalesce((SELECT string_agg(pg_catalog.quote_ident(a.grantee::regrole::text), ',')
-                   FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-                  WHERE c.oid = 'inventory.tenant_access'::regclass AND a.privilege_type = 'SELECT'
-                    AND a.grantee <> 0 AND a.grantee <> c.relowner), ''), true);
-ALTER EXTENSION tenant_inventory DROP TABLE inventory.tenant_access;
-DROP TABLE inventory.tenant_access;
+-- tenant's role (0.1.0--0.2.0.post.sql, with the new grant_tenant_access):
+-- the old table steps aside until then.
+ALTER TABLE inventory.tenant_access RENAME TO tenant_access_0_1_0;
+ALTER TABLE inventory.tenant_access_0_1_0 DISABLE ROW LEVEL SECURITY;
+DROP POLICY tenant_access_own ON inventory.tenant_access_0_1_0;
 
 -- 0.1.0's ownership and access helpers.
 DROP FUNCTION inventory._owned_run(bigint);
