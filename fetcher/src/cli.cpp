@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -33,6 +34,44 @@ Examples:
   inventory-fetch sync --config tenants.json --metrics-file /var/lib/node_exporter/inventory.prom)";
 
 }  // namespace
+
+std::string usage_error_text(const std::exception& e, const std::vector<std::string>& args) {
+  std::string text = e.what();
+  // Every argument that is not an option name (and the value part of
+  // --name=value) is taken out of the message, longest first.
+  std::vector<std::string> values;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("-", 0) == 0) {
+      const size_t eq = a.find('=');
+      if (eq != std::string::npos && eq + 1 < a.size()) values.push_back(a.substr(eq + 1));
+    } else if (a != "sync") {
+      values.push_back(a);
+    }
+  }
+  std::sort(values.begin(), values.end(),
+            [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  for (const auto& v : values) {
+    if (v.empty()) continue;
+    for (size_t at = text.find(v); at != std::string::npos; at = text.find(v, at + 7)) {
+      text.replace(at, v.size(), "<value>");
+    }
+  }
+  // Option names alone: "--name=value" keeps "--name=<value>".
+  std::string unknown;
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    for (size_t i = 1; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a.rfind("-", 0) == 0 && a != "-" && a != "--") {
+        std::string name = a.substr(0, a.find('='));
+        if (text.find(name) != std::string::npos) unknown += (unknown.empty() ? "" : ", ") + name;
+      }
+    }
+    if (!unknown.empty()) return "unknown option(s): " + unknown + " (values are not shown)";
+    return "unexpected argument(s) (values are not shown)";
+  }
+  return text;
+}
 
 CommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine out;
@@ -132,6 +171,12 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       ->type_name("SECONDS")
       ->capture_default_str()
       ->group(g_graph);
+  sync->add_option("--run-budget", s.run_budget_s,
+                   "Seconds one tenant run may take in all (types still paging then stop with "
+                   "run_budget_exhausted)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->group(g_graph);
   sync->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")
       ->type_name("SECONDS")
       ->capture_default_str()
@@ -179,8 +224,15 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    out.exit_code = rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) {  // --help, --version
+      out.exit_code = app.exit(e) == 0 ? 0 : 2;
+      return out;
+    }
+    // CLI11's messages quote the arguments (a misspelled "--client_secret V"
+    // would print V): say what went wrong naming options only.
+    std::cerr << "inventory-fetch: " << usage_error_text(e, args) << "\n"
+              << "Run with --help for more information.\n";
+    out.exit_code = 2;
     return out;
   }
 
@@ -211,6 +263,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         {"--page-size", "page_size"},
         {"--request-timeout", "request_timeout"},
         {"--request-budget", "request_budget"},
+        {"--run-budget", "run_budget"},
         {"--connect-timeout", "connect_timeout"}};
     std::vector<std::string> overrides;
     for (const auto& [opt, key] : cli_to_key) {

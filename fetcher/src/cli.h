@@ -2,6 +2,7 @@
 // jobs (one from the options, or many from --config).
 #pragma once
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,8 @@ struct CommandLine {
 // printed to stdout/stderr and reported through exit_code (0 or 2).
 // Configuration errors throw ConfigError.
 CommandLine parse_command_line(const std::vector<std::string>& args);
+
+// A usage error's text without any argument value (option names only).
+std::string usage_error_text(const std::exception& e, const std::vector<std::string>& args);
 
 }  // namespace fetch

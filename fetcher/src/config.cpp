@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -7,6 +10,7 @@
 
 #include "canonical_nlohmann.h"
 #include "next_link.h"
+#include "secret_sink.h"
 #include "sha256.h"
 #include "uuid.h"
 
@@ -19,14 +23,28 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  // Decided on the parsed host, never on a prefix: exactly "localhost", an
+  // IPv4 literal in 127.0.0.0/8 (four decimal parts) or the IPv6 literal ::1.
+  if (host == "localhost") return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    in6_addr a6{};
+    const std::string inner = host.substr(1, host.size() - 2);
+    return inet_pton(AF_INET6, inner.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  in_addr a4{};
+  if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return false;  // also refuses "127.1", "0x7f.1"
+  return (ntohl(a4.s_addr) >> 24) == 127;
 }
+
+namespace {
 
 void check_url(const std::string& what, const std::string& url) {
   auto o = parse_url_origin(url);
   if (!o || !o->query.empty()) throw ConfigError(what + " is not a plain http(s) URL: " + url);
-  if (o->scheme == "http" && !is_loopback(o->host)) {
+  if (o->scheme == "http" && !is_loopback_host(o->host)) {
     throw ConfigError(what + " must use https (plain http is accepted for loopback test servers only)");
   }
 }
@@ -98,7 +116,7 @@ std::vector<std::string> selection_policy_types(const nlohmann::json& selection)
   return out;
 }
 
-ClientCredential load_credential(const CredentialSource& src) {
+ClientCredential load_credential(const CredentialSource& src, std::vector<std::string>* warnings) {
   if (src.client_id.empty()) throw ConfigError("a client id is required (--client-id / \"client_id\")");
   ClientCredential c;
   c.client_id = src.client_id;
@@ -110,9 +128,23 @@ ClientCredential load_credential(const CredentialSource& src) {
     } else if (!src.private_key_file.empty()) {
       throw ConfigError("a private key file needs a certificate file (--certificate-file)");
     } else if (!src.secret_file.empty()) {
-      c.secret = read_secret_file(src.secret_file);
+      bool loose = false;
+      c.secret = read_secret_file(src.secret_file, &loose);
+      if (loose && warnings) {
+        warnings->push_back("the secret file " + src.secret_file +
+                            " is accessible to its group or to others: make it readable by this user only "
+                            "(chmod 600)");
+      }
     } else {
       c.secret = read_secret_env(src.secret_env.empty() ? kDefaultSecretEnv : src.secret_env);
+    }
+    if (!c.secret.empty()) {
+      if (c.secret.reveal().size() < SecretRegistry::kMinLength) {
+        throw ConfigError("the client secret is shorter than " + std::to_string(SecretRegistry::kMinLength) +
+                          " characters; it could not be told apart from ordinary words in the logs");
+      }
+      // From now on the sink cuts it out of everything that leaves.
+      SecretRegistry::instance().add(c.secret.reveal(), true);
     }
   } catch (const CredentialError& e) {
     throw ConfigError(e.what());
@@ -137,7 +169,7 @@ Job make_job(const std::string& tenant, const nlohmann::json& selection, const C
     throw ConfigError(std::string("the selection cannot be canonicalized: ") + e.what());
   }
   j.source = src;
-  j.credential = load_credential(src);
+  j.credential = load_credential(src, &j.warnings);
   j.correlation_id = correlation_id;
   return j;
 }
@@ -148,7 +180,7 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   check_keys(doc,
              {"db", "graph_url", "login_url", "scope", "max_concurrency", "per_tenant_concurrency",
               "parallel_tenants", "batch_size", "page_size", "request_timeout", "request_budget",
-              "connect_timeout", "ca_file", "metrics_file", "defaults", "tenants"},
+              "run_budget", "connect_timeout", "ca_file", "metrics_file", "defaults", "tenants"},
              "config");
   auto overridden = [&](const char* key) {
     return std::find(cli_overrides.begin(), cli_overrides.end(), key) != cli_overrides.end();
@@ -187,6 +219,7 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   integer("page_size", s.page_size);
   number("request_timeout", s.request_timeout_s);
   number("request_budget", s.request_budget_s);
+  number("run_budget", s.run_budget_s);
   number("connect_timeout", s.connect_timeout_s);
 
   CredentialSource defaults;
@@ -257,6 +290,9 @@ void validate_settings(const Settings& s) {
   if (s.page_size < 0 || s.page_size > 999) throw ConfigError("--page-size must be 0..999");
   if (!(s.request_timeout_s > 0) || !(s.request_budget_s > 0) || !(s.connect_timeout_s > 0)) {
     throw ConfigError("timeouts and the request budget must be positive");
+  }
+  if (!(s.run_budget_s > 0) || s.run_budget_s > 30 * 24 * 3600.0) {
+    throw ConfigError("--run-budget must be a positive number of seconds (at most 30 days)");
   }
   if (!(s.retry_scale > 0) || s.retry_scale > 1.0) throw ConfigError("--retry-scale must be in (0, 1]");
 }

@@ -34,6 +34,7 @@ struct Settings {
   double request_timeout_s = 100.0;
   double connect_timeout_s = 10.0;
   double request_budget_s = 300.0;
+  double run_budget_s = 6 * 3600.0;  // wall clock of one tenant run; 0: none
   double retry_scale = 1.0;
   std::string ca_file;
   LogFormat log_format = LogFormat::Text;
@@ -60,6 +61,7 @@ struct Job {
   CredentialSource source;
   ClientCredential credential;
   std::string correlation_id;  // optional
+  std::vector<std::string> warnings;  // logged (WARN) once the log exists
 };
 
 // Checks a selection (object with a non-empty policy_types array of
@@ -69,7 +71,9 @@ std::vector<std::string> selection_policy_types(const nlohmann::json& selection)
 // Loads the credential of `src`: certificate when certificate_file is set;
 // else the secret from secret_file, else from secret_env, else from
 // INVENTORY_CLIENT_SECRET. Throws ConfigError.
-ClientCredential load_credential(const CredentialSource& src);
+// Problems worth a loud warning (a group/world-readable secret file) go to
+// `warnings` when given.
+ClientCredential load_credential(const CredentialSource& src, std::vector<std::string>* warnings = nullptr);
 
 // Builds a job (validates tenant and selection, loads the credential).
 Job make_job(const std::string& tenant, const nlohmann::json& selection, const CredentialSource& src,
@@ -90,5 +94,9 @@ FileConfig load_config_file(const std::string& path, Settings base,
 // Checks settings that do not depend on the source (ranges, URLs: plain
 // http only towards loopback addresses). Throws ConfigError.
 void validate_settings(const Settings& s);
+
+// Plain http is allowed only towards these hosts (as parse_url_origin
+// gives them): exactly "localhost", an IPv4 literal in 127.0.0.0/8, "[::1]".
+bool is_loopback_host(const std::string& host);
 
 }  // namespace fetch

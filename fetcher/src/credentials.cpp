@@ -6,7 +6,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <fstream>
@@ -20,22 +25,57 @@ SecretString::~SecretString() {
   if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
 }
 
-SecretString read_secret_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CredentialError("cannot read secret file " + path);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+SecretString read_secret_file(const std::string& path, bool* loose_mode) {
+  // A regular file of at most kMaxSecretFileBytes: a device (/dev/zero), a
+  // FIFO or a huge file is refused before anything is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) throw CredentialError("cannot read secret file " + path);
+  struct FdClose {
+    int fd;
+    ~FdClose() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw CredentialError("cannot read secret file " + path);
+  if (!S_ISREG(st.st_mode)) throw CredentialError("secret file " + path + " is not a regular file");
+  if (st.st_size > static_cast<off_t>(kMaxSecretFileBytes)) {
+    throw CredentialError("secret file " + path + " is larger than " + std::to_string(kMaxSecretFileBytes) +
+                          " bytes");
+  }
+  if (loose_mode) *loose_mode = (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+  std::string s(kMaxSecretFileBytes + 1, '\0');
+  size_t got = 0;
+  while (got < s.size()) {
+    const ssize_t n = ::read(fd, &s[got], s.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      OPENSSL_cleanse(s.data(), s.size());
+      throw CredentialError("cannot read secret file " + path);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > kMaxSecretFileBytes) {
+    OPENSSL_cleanse(s.data(), s.size());
+    throw CredentialError("secret file " + path + " is larger than " + std::to_string(kMaxSecretFileBytes) +
+                          " bytes");
+  }
+  s.resize(got);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
     s.pop_back();
   }
   if (s.empty()) throw CredentialError("secret file " + path + " is empty");
   SecretString secret(s);
-  OPENSSL_cleanse(s.data(), s.size());
+  OPENSSL_cleanse(s.data(), s.capacity());
   return secret;
 }
 
 SecretString read_secret_env(const std::string& name) {
   const char* v = std::getenv(name.c_str());
   if (!v || !*v) throw CredentialError("environment variable " + name + " is not set");
+  if (std::strlen(v) > kMaxSecretFileBytes) {
+    throw CredentialError("environment variable " + name + " is longer than " +
+                          std::to_string(kMaxSecretFileBytes) + " bytes");
+  }
   return SecretString(v);
 }
 

@@ -31,9 +31,14 @@ class SecretString {
   std::string value_;
 };
 
+// Longest secret file (and secret variable) accepted, bytes.
+inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+
 // Reads a secret file: trailing whitespace/newlines are dropped. Throws
-// CredentialError when missing, unreadable or empty.
-SecretString read_secret_file(const std::string& path);
+// CredentialError when missing, unreadable, empty, not a regular file or
+// larger than kMaxSecretFileBytes. `loose_mode` (optional) is set when
+// the group or others have any permission on the file.
+SecretString read_secret_file(const std::string& path, bool* loose_mode = nullptr);
 // Reads an environment variable. Throws CredentialError when unset/empty.
 SecretString read_secret_env(const std::string& name);
 

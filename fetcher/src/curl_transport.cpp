@@ -1,6 +1,7 @@
 #include "curl_transport.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,6 +24,8 @@ struct CurlMultiTransport::Transfer {
 
 namespace {
 
+constexpr size_t kMaxHeaderBytes = 32 * 1024;
+
 size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
   const size_t n = size * nmemb;
@@ -30,7 +33,12 @@ size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
     t->too_large = true;
     return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
   }
-  t->response.body.append(data, n);
+  try {  // no exception may cross libcurl's C frames
+    t->response.body.append(data, n);
+  } catch (const std::exception&) {
+    t->too_large = true;
+    return 0;
+  }
   return n;
 }
 
@@ -46,13 +54,12 @@ std::string header_value(std::string_view line, size_t name_len) {
   std::string_view v = line.substr(name_len + 1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-  return std::string(v.substr(0, 256));
+  // Kept long enough that a secret echoed in a header is whole when the
+  // sink looks for it; the sink cuts it for the log afterwards.
+  return std::string(v.substr(0, kMaxHeaderBytes));
 }
 
-size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
-  const size_t n = size * nmemb;
-  std::string_view line(data, n);
+void read_header(CurlMultiTransport::Transfer* t, std::string_view line) {
   if (line.rfind("HTTP/", 0) == 0) {
     // A new response (e.g. after "100 Continue"): forget earlier headers.
     t->response.request_id.clear();
@@ -68,7 +75,29 @@ size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
   } else if (header_is(line, "content-type")) {
     t->response.content_type = header_value(line, 12);
   }
+}
+
+size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
+  const size_t n = size * nmemb;
+  try {
+    read_header(t, std::string_view(data, n));
+  } catch (const std::exception&) {
+    return 0;
+  }
   return n;
+}
+
+// Wipes and frees a header list (it held the Authorization header).
+void free_headers(curl_slist* list) {
+  for (curl_slist* h = list; h != nullptr; h = h->next) {
+    if (h->data) OPENSSL_cleanse(h->data, std::strlen(h->data));
+  }
+  curl_slist_free_all(list);
+}
+
+bool header_line_safe(const std::string& h) {
+  return h.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
 }
 
 long to_ms(double s) { return static_cast<long>(std::ceil(std::max(0.001, s) * 1000.0)); }
@@ -128,7 +157,18 @@ HttpResponse CurlMultiTransport::perform(const HttpRequest& request) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
-  for (const auto& h : request.headers) t.headers = curl_slist_append(t.headers, h.c_str());
+  for (const auto& h : request.headers) {
+    // A CR, LF or NUL in a header (a token from a hostile endpoint) would
+    // end the line and start another header or request: never sent.
+    if (!header_line_safe(h)) {
+      free_headers(t.headers);
+      curl_easy_cleanup(e);
+      t.response.error = TransportError::Network;
+      t.response.error_message = "refusing to send a header with CR, LF or NUL";
+      return std::move(t.response);
+    }
+    t.headers = curl_slist_append(t.headers, h.c_str());
+  }
   t.headers = curl_slist_append(t.headers, "Expect:");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
 
@@ -138,7 +178,7 @@ HttpResponse CurlMultiTransport::perform(const HttpRequest& request) {
     if (shutting_down_) {
       t.response.error = TransportError::Cancelled;
       t.response.error_message = "transport shut down";
-      curl_slist_free_all(t.headers);
+      free_headers(t.headers);
       curl_easy_cleanup(e);
       return std::move(t.response);
     }
@@ -146,7 +186,7 @@ HttpResponse CurlMultiTransport::perform(const HttpRequest& request) {
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   done.wait();
-  curl_slist_free_all(t.headers);
+  free_headers(t.headers);
   curl_easy_cleanup(e);
   return std::move(t.response);
 }

@@ -4,20 +4,15 @@
 #include <chrono>
 #include <ctime>
 
-#include "redact.h"
+#include "secret_sink.h"
 
 namespace fetch {
 
 std::string safe_message(std::string_view text) {
-  // Redact first (a cut could split a secret so the pattern no longer
-  // matches), then bound, then redact again in case the cut made a prefix
-  // that still looks like one. NUL characters go first: jsonb cannot hold
-  // them, and one in any string would make finish_sync_run reject the list.
-  std::string r(text);
-  r.erase(std::remove(r.begin(), r.end(), '\0'), r.end());
-  r = tinv::redact_secrets(r);
-  r = tinv::truncate_utf8(r, kMaxErrorMessageChars);
-  return tinv::truncate_utf8(tinv::redact_secrets(r), kMaxErrorMessageChars);
+  // The sink: the process's own secrets out over the whole text, then the
+  // pattern redactor, NUL characters dropped (jsonb cannot hold them), and
+  // only then the cut, so no secret straddling the cut leaves half of it.
+  return sink_text(text, kMaxErrorMessageChars);
 }
 
 nlohmann::json ErrorRecord::to_json() const {

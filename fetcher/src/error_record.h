@@ -25,6 +25,12 @@ inline constexpr const char* kPagingLoop = "paging_loop";
 inline constexpr const char* kDbError = "db_error";
 inline constexpr const char* kCancelled = "cancelled";
 inline constexpr const char* kBadItem = "bad_item";
+// A page over the item or size caps (page_parser.h): the type stops.
+inline constexpr const char* kGraphPageTooLarge = "graph_page_too_large";
+// The run's wall-clock budget (--run-budget) ran out.
+inline constexpr const char* kRunBudgetExhausted = "run_budget_exhausted";
+// The fetcher itself failed (out of memory, an unexpected exception).
+inline constexpr const char* kInternalError = "internal_error";
 }  // namespace codes
 
 inline constexpr size_t kMaxErrorMessageChars = 512;

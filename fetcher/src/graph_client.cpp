@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph_error.h"
+#include "secret_sink.h"
 #include "uuid.h"
 
 namespace fetch {
@@ -31,70 +32,56 @@ const char* give_up_text(GiveUpReason r) {
 // redaction would mask them anyway).
 std::string url_for_log(const std::string& url) { return url.substr(0, url.find('?')); }
 
-// The credentials a request carried, kept (and wiped at the end) only to be
-// cut out of whatever the server sends back: a proxy or endpoint that
-// echoes the bearer token or the client secret verbatim must not get them
-// into an error record or a log line, whatever their shape.
-class SentSecrets {
- public:
-  SentSecrets() = default;
-  SentSecrets(const SentSecrets&) = delete;
-  SentSecrets& operator=(const SentSecrets&) = delete;
-  ~SentSecrets() { clear(); }
-
-  void clear() {
-    for (auto& v : values_) OPENSSL_cleanse(v.data(), v.size());
-    values_.clear();
-  }
-  // Shorter values would mask ordinary words; real credentials are long.
-  void add(std::string v) {
-    if (v.size() >= 8) values_.push_back(std::move(v));
-  }
-  // client_secret and client_assertion of a form body, as sent and decoded.
-  void add_from_form(const std::string& body) {
-    size_t p = 0;
-    while (p <= body.size()) {
-      size_t amp = body.find('&', p);
-      if (amp == std::string::npos) amp = body.size();
-      const std::string pair = body.substr(p, amp - p);
-      const size_t eq = pair.find('=');
-      const std::string key = pair.substr(0, eq);
-      if (eq != std::string::npos && (key == "client_secret" || key == "client_assertion")) {
-        std::string raw = pair.substr(eq + 1);
-        add(percent_decode(raw));
-        add(std::move(raw));
-      }
-      p = amp + 1;
-    }
-  }
-  void scrub(std::string& text) const {
-    for (const auto& v : values_) {
-      for (size_t at = text.find(v); at != std::string::npos; at = text.find(v, at)) {
-        text.replace(at, v.size(), "[REDACTED]");
+// client_assertion values of a form body: registered with the sink for as
+// long as a server could echo them back.
+void register_form_secrets(const std::string& body) {
+  size_t p = 0;
+  while (p < body.size()) {
+    size_t amp = body.find('&', p);
+    if (amp == std::string::npos) amp = body.size();
+    const std::string_view pair(body.data() + p, amp - p);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      const std::string_view key = pair.substr(0, eq);
+      if (key == "client_secret" || key == "client_assertion") {
+        const std::string_view raw = pair.substr(eq + 1);
+        std::string decoded;
+        for (size_t i = 0; i < raw.size(); ++i) {
+          if (raw[i] == '+') {
+            decoded += ' ';
+          } else if (raw[i] == '%' && i + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+                     std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+            decoded += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+          } else {
+            decoded += raw[i];
+          }
+        }
+        SecretRegistry::instance().add(raw, key == "client_secret");
+        SecretRegistry::instance().add(decoded, key == "client_secret");
+        OPENSSL_cleanse(decoded.data(), decoded.size());
       }
     }
+    p = amp + 1;
   }
-
- private:
-  static std::string percent_decode(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '+') {
-        out += ' ';
-      } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  }
-  std::vector<std::string> values_;
-};
+}
 
 }  // namespace
+
+bool is_b64token(std::string_view t) {
+  // RFC 6750: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+  if (t.empty() || t.size() > kMaxTokenBytes) return false;
+  size_t i = 0;
+  for (; i < t.size(); ++i) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/')) break;
+  }
+  if (i == 0) return false;
+  for (; i < t.size(); ++i) {
+    if (t[i] != '=') return false;
+  }
+  return true;
+}
 
 GraphClient::GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log,
                          GraphClientConfig config, Uniform uniform)
@@ -120,7 +107,7 @@ TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::strin
     t.permanent = r.fatal;
     return t;
   }
-  const auto& b = r.body;
+  auto& b = r.body;
   auto tok = b.find("access_token");
   auto exp = b.find("expires_in");
   double lifetime = 0;
@@ -130,15 +117,30 @@ TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::strin
     else if (exp->is_string())
       lifetime = std::atof(exp->get_ref<const std::string&>().c_str());
   }
-  if (tok == b.end() || !tok->is_string() || tok->get_ref<const std::string&>().empty() || !(lifetime > 0)) {
+  auto wipe_body = [&] {
+    if (tok != r.body.end() && tok->is_string()) {
+      std::string& v = tok->get_ref<std::string&>();
+      OPENSSL_cleanse(v.data(), v.size());
+    }
+  };
+  if (tok == b.end() || !tok->is_string() || tok->get_ref<const std::string&>().empty() || !(lifetime > 0) ||
+      !is_b64token(tok->get_ref<const std::string&>())) {
+    const bool malformed = tok != b.end() && tok->is_string() && !tok->get_ref<const std::string&>().empty() &&
+                           !is_b64token(tok->get_ref<const std::string&>());
+    wipe_body();
     t.error.code = codes::kAuthFailed;
-    t.error.message = "token response without access_token/expires_in";
+    t.error.message = malformed ? "the token endpoint answered an access_token that is not an RFC 6750 token "
+                                  "(characters outside A-Z a-z 0-9 - . _ ~ + / =, or too long)"
+                                : "token response without access_token/expires_in";
     t.error.request_id = r.request_id;
     t.error.attempts = r.attempts;
     t.error.at = utc_timestamp_now();
+    // A malformed token will not get better: the credentials path is broken.
+    t.permanent = malformed;
     return t;
   }
   out.value = tok->get<std::string>();
+  wipe_body();
   out.lifetime_s = lifetime;
   out.expires_at = add_seconds(clock_.now(), lifetime);
   t.ok = true;
@@ -158,7 +160,6 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
   bool refreshed_after_401 = false;
   JsonResult result;
 
-  SentSecrets sent;
   auto fail = [&](const char* code, long status, const HttpResponse* resp, std::string message) {
     result.ok = false;
     ErrorRecord& e = result.error;
@@ -181,11 +182,13 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       }
       if (!resp->client_request_id.empty()) e.client_request_id = resp->client_request_id;
     }
-    sent.scrub(message);
-    sent.scrub(e.graph_error_code);
-    sent.scrub(e.request_id);
-    sent.scrub(e.client_request_id);
+    // Through the sink (the run's secrets and tokens out, then the cut)
+    // before anything is stored or logged: header values are as hostile
+    // as bodies.
     e.message = safe_message(message);
+    e.graph_error_code = safe_message(e.graph_error_code);
+    e.request_id = sink_text(e.request_id, kMaxHeaderChars);
+    e.client_request_id = sink_text(e.client_request_id, kMaxHeaderChars);
     return result;
   };
 
@@ -203,6 +206,10 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       }
       token = std::move(tr.token);
     }
+    struct Wipe {
+      std::string& s;
+      ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
+    } wipe_token{token};
 
     HttpRequest req;
     req.url = url;
@@ -216,15 +223,20 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     req.headers.push_back("return-client-request-id: true");
     if (counters.total() > 0) req.headers.push_back("Retry-Attempt: " + std::to_string(counters.total()));
     if (kind == Kind::Graph) {
+      if (!is_b64token(token)) {
+        // Never put a token that could end the header line on the wire.
+        return fail(codes::kAuthFailed, 0, nullptr, "the access token is not an RFC 6750 token");
+      }
+      // Known to the sink before anything could echo it (a no-op when the
+      // token came through fetch_token, which registered it already).
+      SecretRegistry::instance().add(token);
       req.headers.push_back("Authorization: Bearer " + token);
-      sent.clear();
-      sent.add(token);
     } else {
       req.method = "POST";
       req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
       req.body = make_body();
-      sent.clear();
-      sent.add_from_form(req.body);
+      register_form_secrets(req.body);
+      req.max_body_bytes = std::min(config_.max_body_bytes, kMaxTokenResponseBytes);
     }
 
     SteadyTime attempt_started{};
@@ -262,10 +274,28 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     } else {
       cls = classify_status(resp.status);
       if (cls == AttemptClass::Success) {
-        result.body = nlohmann::json::parse(resp.body, nullptr, false);
-        if (result.body.is_object()) {
+        bool good = false;
+        if (kind == Kind::Token) {
+          result.body = nlohmann::json::parse(resp.body, nullptr, false);
+          OPENSSL_cleanse(resp.body.data(), resp.body.size());
+          good = result.body.is_object();
+          if (good) {
+            // The token is known to the sink before anything is logged.
+            auto tok = result.body.find("access_token");
+            if (tok != result.body.end() && tok->is_string()) {
+              SecretRegistry::instance().add(tok->get_ref<const std::string&>());
+            }
+          }
+        } else {
+          // Checked without building a tree of the page (page_parser.h);
+          // the items are read from the bytes by the pager.
+          result.scan = scan_page(resp.body, config_.page_limits);
+          good = result.scan.status != PageStatus::Syntax && result.scan.status != PageStatus::NotObject;
+          if (good) result.raw = std::move(resp.body);
+        }
+        if (good) {
           result.ok = true;
-          result.request_id = resp.request_id;
+          result.request_id = sink_text(resp.request_id, kMaxHeaderChars);
           if (log_.enabled(LogLevel::Debug)) {
             log_.debug("http",
                        {{"tenant", ctx.tenant},
@@ -280,6 +310,7 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
           return result;
         }
         result.body = nlohmann::json();
+        result.scan = PageScan();
         cls = AttemptClass::BadResponse;
       }
     }

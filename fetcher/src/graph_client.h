@@ -11,6 +11,7 @@
 #include "http_transport.h"
 #include "log.h"
 #include "metrics.h"
+#include "page_parser.h"
 #include "retry_policy.h"
 #include "throttle_gate.h"
 #include "token_cache.h"
@@ -22,7 +23,18 @@ struct GraphClientConfig {
   double request_timeout_s = 100.0;  // one attempt
   double connect_timeout_s = 10.0;
   size_t max_body_bytes = 64u << 20;
+  PageLimits page_limits;
 };
+
+// Longest header value kept from a response (request-id, ...), characters.
+inline constexpr size_t kMaxHeaderChars = 256;
+// Largest token endpoint answer read (bytes), and longest access token.
+inline constexpr size_t kMaxTokenResponseBytes = 1u << 20;
+inline constexpr size_t kMaxTokenBytes = 16384;
+
+// An RFC 6750 b64token (the only characters a bearer token may have, so it
+// can never end or add a header line), at most kMaxTokenBytes.
+bool is_b64token(std::string_view token);
 
 // What a request needs to know about the tenant run it belongs to.
 struct RequestContext {
@@ -34,7 +46,9 @@ struct RequestContext {
 
 struct JsonResult {
   bool ok = false;
-  nlohmann::json body;  // parsed JSON object (2xx)
+  nlohmann::json body;  // token requests: the parsed JSON object (2xx)
+  std::string raw;      // Graph requests: the page's bytes (2xx) ...
+  PageScan scan;        // ... checked by scan_page (status Ok or a page-level problem)
   ErrorRecord error;    // when !ok
   bool fatal = false;   // the tenant cannot go on (credentials rejected)
   int attempts = 0;

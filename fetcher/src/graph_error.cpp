@@ -33,7 +33,11 @@ bool unwrap_intune_message(const std::string& message, std::string& out) {
 
 GraphErrorInfo parse_error_body(std::string_view body) {
   GraphErrorInfo info;
-  nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  // Error bodies are small; a large one is not parsed into a tree (memory),
+  // its beginning is kept as text. Nothing is cut shorter here: the sink
+  // takes the secrets out of the whole text before it cuts the message.
+  nlohmann::json doc;
+  if (body.size() <= kMaxParsedErrorBody) doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   if (doc.is_object()) {
     auto err = doc.find("error");
     if (err != doc.end() && err->is_object()) {
@@ -75,7 +79,7 @@ GraphErrorInfo parse_error_body(std::string_view body) {
       return info;
     }
   }
-  info.message = std::string(body.substr(0, 2 * kMaxErrorMessageChars));
+  info.message = std::string(body.substr(0, kMaxParsedErrorBody));
   return info;
 }
 

@@ -2,6 +2,7 @@
 // fields of an ErrorRecord, and the mapping of HTTP statuses to error codes.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -25,7 +26,10 @@ struct GraphErrorInfo {
 //  - OAuth (login endpoint): {"error":"invalid_client","error_description":
 //    "AADSTS7000215: ...","error_codes":[7000215]} -> code "invalid_client",
 //    inner_code "AADSTS7000215".
-// Anything else: parsed = false and message = the start of the body.
+// Anything else: parsed = false and message = the start of the body (its
+// first kMaxParsedErrorBody bytes; the sink cuts it after the scrub).
+// Bodies larger than kMaxParsedErrorBody are never parsed into a tree.
+inline constexpr size_t kMaxParsedErrorBody = 64 * 1024;
 GraphErrorInfo parse_error_body(std::string_view body);
 
 // Error code of the taxonomy for a failed Graph request with this status.

@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "redact.h"
+#include "secret_sink.h"
 
 namespace fetch {
 
@@ -68,39 +70,70 @@ std::string timestamp_ms() {
   return out;
 }
 
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+// Longest value of one field, and of the message, in characters.
+constexpr size_t kMaxFieldChars = 1024;
+constexpr size_t kMaxNestedChars = 256;
+constexpr size_t kMaxDumpBytes = 4096;
 
-// Text form of a field value: strings bare unless they need quoting.
-std::string text_value(const nlohmann::json& v) {
-  if (!v.is_string()) return dump(v);
-  const auto& s = v.get_ref<const std::string&>();
-  bool quote = s.empty();
-  for (char c : s) {
-    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) {
-      quote = true;
-      break;
-    }
-  }
-  return quote ? dump(v) : s;
-}
-
-// Redacts every string inside a JSON value (before it is laid out).
-nlohmann::json redact_json(const nlohmann::json& v) {
-  if (v.is_string()) return tinv::redact_secrets(v.get_ref<const std::string&>());
+// Every string inside a JSON value through the sink (before it is laid
+// out), each with a cap.
+nlohmann::json sink_json(const nlohmann::json& v, int depth = 0) {
+  if (v.is_string()) return sink_text(v.get_ref<const std::string&>(), kMaxNestedChars);
+  if (depth > 8 && (v.is_object() || v.is_array())) return "[...]";
   if (v.is_object()) {
     nlohmann::json o = nlohmann::json::object();
-    for (auto it = v.begin(); it != v.end(); ++it)
-      o[tinv::redact_secrets(it.key())] = redact_json(it.value());
+    size_t n = 0;
+    for (auto it = v.begin(); it != v.end() && n < 64; ++it, ++n)
+      o[sink_text(it.key(), 64)] = sink_json(it.value(), depth + 1);
     return o;
   }
   if (v.is_array()) {
     nlohmann::json a = nlohmann::json::array();
-    for (const auto& e : v) a.push_back(redact_json(e));
+    size_t n = 0;
+    for (auto it = v.begin(); it != v.end() && n < 64; ++it, ++n) a.push_back(sink_json(*it, depth + 1));
     return a;
   }
   return v;
+}
+
+// A field key: letters, digits, '_', '.', '-' only (after the sink), at
+// most 64; the line's own keys cannot be taken by a field.
+std::string safe_key(std::string_view key) {
+  std::string k = sink_text(key, 64);
+  for (char& c : k) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '_' || c == '.' || c == '-')) c = '_';
+  }
+  if (k.empty()) k = "_";
+  if (k == "ts" || k == "level" || k == "msg") k = "field_" + k;
+  return k;
+}
+
+// The value of a field, through the sink, as JSON text that is pure
+// printable ASCII (a JSON string literal for strings).
+std::string json_value(const nlohmann::json& v) {
+  if (v.is_string()) return "\"" + json_escape_ascii(sink_text(v.get_ref<const std::string&>(), kMaxFieldChars)) + "\"";
+  std::string d = sink_json(v).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  if (d.size() > kMaxDumpBytes) {
+    d = "\"" + json_escape_ascii(tinv::truncate_utf8(d, kMaxDumpBytes / 4)) + "\"";
+  }
+  return d;
+}
+
+// Text form: bare when printable ASCII without blanks, quotes, '=' or
+// backslashes; else a JSON string literal (pure printable ASCII).
+std::string text_value(const nlohmann::json& v) {
+  if (!v.is_string()) return json_value(v);
+  const std::string s = sink_text(v.get_ref<const std::string&>(), kMaxFieldChars);
+  bool quote = s.empty();
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '=' || c == '\\') {
+      quote = true;
+      break;
+    }
+  }
+  return quote ? "\"" + json_escape_ascii(s) + "\"" : s;
 }
 
 }  // namespace
@@ -117,13 +150,20 @@ Logger::Logger(LogFormat format, LogLevel level, Sink sink)
     : format_(format), level_(level), progress_(false), sink_(std::move(sink)) {}
 
 std::string Logger::format_line(LogLevel l, std::string_view msg, const LogFields& fields) const {
+  // Every value goes through the sink (secrets out, then cut) before it is
+  // escaped; nothing runs over the escaped line, so no value can forge or
+  // erase another field, and a JSON line is always valid.
   if (format_ == LogFormat::Json) {
-    nlohmann::json j = nlohmann::json::object();
-    j["ts"] = timestamp_ms();
-    j["level"] = log_level_name(l);
-    j["msg"] = tinv::redact_secrets(msg);
-    for (const auto& [k, v] : fields) j[k] = redact_json(v);
-    return dump(j);
+    std::string line = "{\"ts\":\"" + timestamp_ms() + "\",\"level\":\"" + log_level_name(l) + "\",\"msg\":\"" +
+                       json_escape_ascii(sink_text(msg, kMaxFieldChars)) + "\"";
+    for (const auto& [k, v] : fields) {
+      line += ",\"";
+      line += safe_key(k);
+      line += "\":";
+      line += json_value(v);
+    }
+    line += '}';
+    return line;
   }
   std::string line = timestamp_ms();
   line += ' ';
@@ -131,10 +171,17 @@ std::string Logger::format_line(LogLevel l, std::string_view msg, const LogField
   for (auto& c : lvl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   line += lvl;
   line += ' ';
-  line += msg;
+  // The message: printable ASCII as it is (blanks included), else quoted.
+  const std::string m = sink_text(msg, kMaxFieldChars);
+  bool plain = !m.empty();
+  for (char c : m) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
+  }
+  line += plain ? m : "\"" + json_escape_ascii(m) + "\"";
   for (const auto& [k, v] : fields) {
     line += ' ';
-    line += k;
+    line += safe_key(k);
     line += '=';
     line += text_value(v);
   }
@@ -143,10 +190,11 @@ std::string Logger::format_line(LogLevel l, std::string_view msg, const LogField
 
 void Logger::log(LogLevel l, std::string_view msg, const LogFields& fields) {
   if (!enabled(l)) return;
-  std::string line = tinv::redact_secrets(format_line(l, msg, fields));
-  // One line per record, whatever the message contained.
-  for (char& c : line) {
-    if (c == '\n' || c == '\r') c = ' ';
+  std::string line;
+  try {
+    line = format_line(l, msg, fields);
+  } catch (const std::exception&) {
+    line = "{\"level\":\"error\",\"msg\":\"log line could not be formatted\"}";
   }
   line += '\n';
   std::lock_guard<std::mutex> lock(mu_);
@@ -159,7 +207,11 @@ void Logger::log(LogLevel l, std::string_view msg, const LogFields& fields) {
 
 void Logger::progress(std::string_view line) {
   if (!progress_) return;
-  std::string redacted = tinv::redact_secrets(line);
+  std::string redacted = sink_text(line, 512);
+  for (char& c : redacted) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
   std::lock_guard<std::mutex> lock(mu_);
   progress_line_ = redacted;
   write("\r\033[K" + progress_line_);

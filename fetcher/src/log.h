@@ -1,6 +1,8 @@
 // Operator log: text or JSON lines on stderr, a level filter, and a progress
-// line when stderr is a terminal. Every line that leaves the process passes
-// through tinv::redact_secrets, whatever the level.
+// line when stderr is a terminal. Every value of every line passes the
+// secret sink (secret_sink.h: the process's own secrets out, then the
+// pattern redactor, then a length cap) before it is escaped, whatever the
+// level; lines are pure printable ASCII, and JSON lines always parse.
 #pragma once
 
 #include <functional>
@@ -45,8 +47,8 @@ class Logger {
   // Clears the progress line (at exit).
   void end_progress();
 
-  // The formatted line for `msg` and `fields`, before redaction (exposed for
-  // tests of the format; log() redacts it).
+  // The formatted line for `msg` and `fields` (exposed for tests of the
+  // format), without the newline.
   std::string format_line(LogLevel l, std::string_view msg, const LogFields& fields) const;
 
  private:

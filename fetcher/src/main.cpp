@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "redact.h"
 #include "run_driver.h"
+#include "secret_sink.h"
 #include "throttle_gate.h"
 #include "version.h"
 
@@ -58,6 +59,9 @@ std::string progress_text(const MetricsRegistry& metrics, size_t jobs_total, siz
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Secrets and tokens live in this process: no core file, no ptrace by
+  // other users, no /proc/<pid>/mem for them, from before any is read.
+  harden_process();
   // Signals are taken by one thread (below); every other thread inherits
   // the blocked mask.
   sigset_t sigs;
@@ -83,6 +87,9 @@ int main(int argc, char** argv) {
 
   Logger log(s.log_format, s.log_level, s.progress);
   curl_global_setup();
+  for (const auto& job : cl.jobs) {
+    for (const auto& w : job.warnings) log.warn(w, {{"tenant", job.tenant}});
+  }
 
   StopToken process_stop;
   std::atomic<bool> all_done{false};

@@ -1,10 +1,17 @@
 #include "metrics.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
-#include "redact.h"
+#include "secret_sink.h"
 
 namespace fetch {
 
@@ -72,15 +79,21 @@ std::vector<std::shared_ptr<RunMetrics>> MetricsRegistry::runs() const {
   return runs_;
 }
 
-std::string prom_label_escape(const std::string& v) {
+std::string prom_label_escape(const std::string& raw) {
+  // Through the sink first (secrets out, cut), then escaped; other control
+  // bytes become '?' so a label can never end the line.
+  const std::string v = sink_text(raw, 256);
   std::string out;
   for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
     if (c == '\\')
       out += "\\\\";
     else if (c == '"')
       out += "\\\"";
     else if (c == '\n')
       out += "\\n";
+    else if (u < 0x20 || u == 0x7f)
+      out += '?';
     else
       out += c;
   }
@@ -150,26 +163,55 @@ std::string MetricsRegistry::render() const {
   o << "# HELP inventory_fetch_max_in_flight Highest number of requests in flight at once.\n"
        "# TYPE inventory_fetch_max_in_flight gauge\n"
     << "inventory_fetch_max_in_flight " << max_in_flight_.load() << '\n';
-  return tinv::redact_secrets(o.str());
+  return o.str();
 }
 
 bool MetricsRegistry::write_file(const std::string& path, std::string& err) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      err = "cannot write " + tmp;
-      return false;
-    }
-    out << render();
-    if (!out) {
-      err = "write to " + tmp + " failed";
-      return false;
-    }
+  // A fresh file with an unpredictable name in the target's directory
+  // (mkstemp: O_CREAT|O_EXCL, so no symlink or existing file is ever
+  // opened), then rename over the target: a symlink at the target is
+  // replaced, never followed.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty()) {
+    err = "the metrics file name is empty";
+    return false;
+  }
+  std::string tmpl = (dir == "/" ? "" : dir) + "/." + base + ".XXXXXX";
+  std::vector<char> name(tmpl.begin(), tmpl.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    err = "cannot create a temporary file in " + dir + ": " + std::strerror(errno);
+    return false;
+  }
+  const std::string tmp(name.data());
+  auto give_up = [&](const std::string& what) {
+    err = what;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
+  };
+  // Readable by the collector (node_exporter runs as another user).
+  if (::fchmod(fd, 0644) != 0) return give_up("cannot set the mode of " + tmp);
+  const std::string text = render();
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return give_up("write to " + tmp + " failed");
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return give_up("fsync of " + tmp + " failed");
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    err = "close of " + tmp + " failed";
+    return false;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = "cannot rename " + tmp + " to " + path;
-    std::remove(tmp.c_str());
+    err = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return false;
   }
   return true;

@@ -153,6 +153,8 @@ const char* link_verdict_name(LinkVerdict v) {
       return "other_api_version";
     case LinkVerdict::DotSegments:
       return "dot_segments";
+    case LinkVerdict::OtherPath:
+      return "other_path";
   }
   return "unknown";
 }
@@ -181,6 +183,21 @@ LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version,
   if (path.size() <= want.size() || path.compare(0, want.size(), want) != 0) {
     return LinkVerdict::OtherApiVersion;
   }
+  return LinkVerdict::Ok;
+}
+
+LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version, std::string_view graph_path,
+                            std::string_view link) {
+  const LinkVerdict v = check_next_link(base, api_version, link);
+  if (v != LinkVerdict::Ok) return v;
+  while (!graph_path.empty() && graph_path.front() == '/') graph_path.remove_prefix(1);
+  std::string want = base.origin.path;
+  want += '/';
+  want += api_version;
+  want += '/';
+  want += graph_path;
+  const std::string path = parse_url_origin(link)->path;
+  if (lower(path) != lower(want)) return LinkVerdict::OtherPath;
   return LinkVerdict::Ok;
 }
 

@@ -51,12 +51,19 @@ enum class LinkVerdict {
   OtherHost,        // host or port differs
   OtherApiVersion,  // path not under <prefix>/<api_version>/
   DotSegments,      // "." / ".." path segments (plain or percent-encoded)
+  OtherPath,        // not the collection being paged (<prefix>/<api_version>/<graph_path>)
 };
 const char* link_verdict_name(LinkVerdict v);
 
 // Checks a nextLink against the base and the API version of the type being
 // paged. The link itself is then requested byte for byte, never re-encoded.
 LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version, std::string_view link);
+// The same, and the link's path must be the collection being paged,
+// exactly <prefix>/<api_version>/<graph_path> (ASCII case aside): no other
+// collection of the same host, no '..', ';', percent-encoded slashes or
+// dots, no trailing segments. Only the query may differ.
+LinkVerdict check_next_link(const GraphBase& base, std::string_view api_version, std::string_view graph_path,
+                            std::string_view link);
 
 // Remembers every URL requested while paging one type; a URL seen twice
 // means the server sent us round in circles. Stores 16-byte digests, so the

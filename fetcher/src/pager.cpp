@@ -1,6 +1,7 @@
 #include "pager.h"
 
 #include "copy_format.h"
+#include "page_parser.h"
 
 namespace fetch {
 
@@ -42,72 +43,94 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
   };
 
   for (;;) {
+    if (cfg.out_of_time && cfg.out_of_time()) {
+      stop_with(make_error(codes::kRunBudgetExhausted, type,
+                           "the run's time budget (--run-budget) is spent after " + std::to_string(out.pages) +
+                               " pages"));
+      break;
+    }
     JsonResult page = client.get(ctx, url, type.policy_type);
     if (!page.ok) {
       out.fatal = page.fatal;
       stop_with(std::move(page.error));
       break;
     }
-    auto value = page.body.find("value");
-    if (value == page.body.end() || !value->is_array()) {
-      ErrorRecord e = make_error(codes::kGraphBadResponse, type, "page without a \"value\" array");
+    if (page.scan.status != PageStatus::Ok) {
+      const bool too_large =
+          page.scan.status == PageStatus::TooManyItems || page.scan.status == PageStatus::ItemTooLarge;
+      ErrorRecord e = make_error(too_large ? codes::kGraphPageTooLarge : codes::kGraphBadResponse, type,
+                                 page.scan.error);
       e.request_id = page.request_id;
       e.attempts = page.attempts;
       stop_with(std::move(e));
       break;
     }
+    // The page is valid as a whole: read it item by item, and hand the
+    // rows over in bounded batches while reading.
     PageBatch batch;
     batch.type_index = type_index;
-    for (const auto& item : *value) {
+    long page_rows = 0;
+    bool refused = false;
+    auto flush = [&] {
+      if (batch.rows == 0) return true;
+      PageBatch b = std::move(batch);
+      batch = PageBatch();
+      batch.type_index = type_index;
+      return sink(std::move(b));
+    };
+    for_each_item(page.raw, [&](nlohmann::json&& item) {
       MapResult m = map_item(type, item);
+      item = nlohmann::json();
       if (!m.ok) {
         if (bad_items++ == 0) first_bad = m.problem;
-        continue;
+        return true;
       }
       append_copy_row(batch.copy_text, type.policy_type, m.row);
       ++batch.rows;
-    }
-    ++out.pages;
-    out.items += batch.rows;
-    if (ctx.metrics) {
-      ++ctx.metrics->pages;
-      ctx.metrics->items += batch.rows;
-    }
-    // Read the link before the body goes; @odata.count is ignored: the end
-    // of the enumeration is the absence of a nextLink, nothing else.
-    std::string next;
-    bool has_next = false;
-    bool bad_next = false;
-    if (auto nl = page.body.find("@odata.nextLink"); nl != page.body.end() && !nl->is_null()) {
-      if (nl->is_string()) {
-        next = nl->get<std::string>();
-        has_next = true;
-      } else {
-        bad_next = true;
+      ++page_rows;
+      if (batch.copy_text.size() >= cfg.batch_bytes || batch.rows >= cfg.batch_rows) {
+        if (!flush()) {
+          refused = true;
+          return false;
+        }
       }
-    }
-    page.body = nlohmann::json();
-    if (batch.rows > 0 && !sink(std::move(batch))) {
+      return true;
+    });
+    if (!refused && !flush()) refused = true;
+    std::string().swap(page.raw);
+    if (refused) {
       stop_with(make_error(codes::kCancelled, type, "run stopping"));
       break;
     }
-    if (bad_next) {
+    ++out.pages;
+    out.items += page_rows;
+    if (ctx.metrics) {
+      ++ctx.metrics->pages;
+      ctx.metrics->items += page_rows;
+    }
+    // @odata.count is ignored: the end of the enumeration is the absence of
+    // a nextLink, nothing else.
+    if (page.scan.next_not_string) {
       stop_with(make_error(codes::kGraphBadResponse, type, "@odata.nextLink is not a string"));
       break;
     }
-    if (!has_next) {
+    if (!page.scan.has_next) {
       out.status = "complete";
       break;
     }
-    const LinkVerdict v = check_next_link(base, type.api_version, next);
+    std::string next = std::move(page.scan.next_link);
+    const LinkVerdict v = page.scan.next_too_long ? LinkVerdict::Malformed
+                                                  : check_next_link(base, type.api_version, type.graph_path, next);
     if (v != LinkVerdict::Ok) {
       // The link goes somewhere the token must not: stop here, send nothing.
+      // (The sink cuts the link in the log line and in the message.)
       log.warn("refusing unsafe nextLink", {{"tenant", ctx.tenant},
                                             {"type", type.policy_type},
-                                            {"reason", link_verdict_name(v)},
+                                            {"reason", page.scan.next_too_long ? "too_long" : link_verdict_name(v)},
                                             {"link", next}});
       stop_with(make_error(codes::kPagingUnsafeLink, type,
-                           std::string("nextLink refused (") + link_verdict_name(v) + "): " + next));
+                           std::string("nextLink refused (") +
+                               (page.scan.next_too_long ? "too_long" : link_verdict_name(v)) + "): " + next));
       break;
     }
     if (!loops.first_visit(next)) {

@@ -1,6 +1,8 @@
 // Enumerates one policy type: first page, then @odata.nextLink byte for
-// byte, refusing unsafe links and loops. Each page is mapped and handed to
-// the sink (the database writer) as COPY text before the next is requested.
+// byte, refusing unsafe links and loops. Each page is checked whole
+// (page_parser.h), then read item by item, mapped and handed to the sink
+// (the database writer) as COPY text in bounded batches before the next
+// page is requested.
 #pragma once
 
 #include <functional>
@@ -19,6 +21,7 @@ struct PageBatch {
   size_t type_index = 0;
   std::string copy_text;  // COPY text lines
   long rows = 0;
+  size_t bytes() const { return copy_text.size(); }
 };
 
 // status: "complete" (every page read), "incomplete" (some pages read, then
@@ -35,6 +38,13 @@ struct TypeOutcome {
 struct PagerConfig {
   int page_size = 0;         // $top on the first request (0: server default)
   long max_pages = 1000000;  // guard against endless paging
+  // A page's rows go to the sink in batches of at most this many COPY
+  // bytes (one row may be larger) or rows.
+  size_t batch_bytes = 1u << 20;
+  long batch_rows = 1000;
+  // True once the run's wall-clock budget is spent (checked before every
+  // page); null: no budget.
+  std::function<bool()> out_of_time;
 };
 
 // Returns false when the writer cannot take more (run stopping).

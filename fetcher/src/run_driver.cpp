@@ -94,6 +94,17 @@ struct TypeDone {
 };
 using WriterMessage = std::variant<PageBatch, TypeDone>;
 
+ErrorRecord internal_error(const std::string& policy_type, const std::exception& ex) {
+  ErrorRecord e;
+  e.code = codes::kInternalError;
+  e.policy_type = policy_type;
+  e.message = dynamic_cast<const std::bad_alloc*>(&ex) != nullptr
+                  ? std::string("out of memory")
+                  : safe_message(std::string("unexpected error: ") + ex.what());
+  e.at = utc_timestamp_now();
+  return e;
+}
+
 ErrorRecord db_error(const std::string& message, const std::string& sqlstate) {
   ErrorRecord e;
   e.code = codes::kDbError;
@@ -242,10 +253,17 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
   std::vector<TypeOutcome> type_outcomes(n_types);
   if (n_types > 0 && !fatal) {
     const size_t n_pagers = std::min<size_t>(n_types, static_cast<size_t>(settings.per_tenant_concurrency));
-    BoundedQueue<WriterMessage> queue(4 * n_pagers + 4);
+    // Bounded in messages and in bytes: whatever the pages hold, no more
+    // than kQueueBytes of COPY text wait for the writer.
+    BoundedQueue<WriterMessage> queue(4 * n_pagers + 4, kQueueBytes);
     std::atomic<size_t> next_type{0};
     PagerConfig pcfg;
     pcfg.page_size = settings.page_size;
+    if (settings.run_budget_s > 0) {
+      const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(settings.run_budget_s));
+      pcfg.out_of_time = [deadline] { return std::chrono::steady_clock::now() >= deadline; };
+    }
     std::vector<std::thread> pagers;
     for (size_t p = 0; p < n_pagers; ++p) {
       pagers.emplace_back([&] {
@@ -264,9 +282,21 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
             o.error_code = e.code;
             o.errors.push_back(e);
           } else {
-            o = enumerate_type(
-                sv.client, ctx, *base, type, i, pcfg,
-                [&](PageBatch&& b) { return queue.push(std::move(b), run_stop); }, log);
+            try {
+              o = enumerate_type(
+                  sv.client, ctx, *base, type, i, pcfg,
+                  [&](PageBatch&& b) {
+                    const size_t bytes = b.bytes();
+                    return queue.push(std::move(b), run_stop, false, bytes);
+                  },
+                  log);
+            } catch (const std::exception& ex) {
+              // Out of memory or anything unexpected: this type fails, the
+              // run goes on and is finished.
+              o = TypeOutcome();
+              o.error_code = codes::kInternalError;
+              o.errors.push_back(internal_error(type.policy_type, ex));
+            }
           }
           metrics->set_current_type(type.policy_type, false);
           if (o.fatal) stop_run(o.error_code);
@@ -329,8 +359,10 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
         db_fail(e, "apply_staged");
       }
     };
+    bool writer_failed = false;
     while (done < n_types) {
       auto msg = queue.pop(std::chrono::milliseconds(copy_open ? 20 : 200));
+      try {
       if (!msg) {
         end_copy();
         continue;
@@ -370,6 +402,19 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       if (!o.error_code.empty()) tf.emplace_back("error", o.error_code);
       log.info("policy type done", fields(tf));
       type_outcomes[td.type_index] = std::move(o);
+      } catch (const std::exception& ex) {
+        // Out of memory or anything unexpected in the writer: nothing more
+        // is written but the run is finished (below) as failed.
+        if (!writer_failed) {
+          writer_failed = true;
+          errors.push_back(internal_error("", ex));
+          metrics->add_error(codes::kInternalError);
+          log.error("internal error, stopping the run", fields({{"detail", ex.what()}}));
+        }
+        fatal = true;
+        db_broken = true;
+        stop_run(codes::kInternalError);
+      }
     }
     for (auto& t : pagers) t.join();
   }
@@ -392,16 +437,19 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       errors.push_back(e);
     }
   }
-  for (const auto& e : errors) fatal |= e.code == codes::kAuthFailed || e.code == codes::kCancelled;
+  for (const auto& e : errors) {
+    fatal |= e.code == codes::kAuthFailed || e.code == codes::kCancelled;
+  }
 
   // 3. Finish.
   const std::string status = decide_run_status(outcomes, fatal, errors.size());
   if (!fenced) {
     try {
       store->finish(result.run_id, status, build_error_list(errors));
-    } catch (const PgError& e) {
+    } catch (const std::exception& e) {
+      const auto* pe = dynamic_cast<const PgError*>(&e);
       log.error("finish_sync_run failed; the next run will mark this one abandoned",
-                fields({{"run_id", result.run_id}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+                fields({{"run_id", result.run_id}, {"detail", e.what()}, {"sqlstate", pe ? pe->sqlstate() : ""}}));
       metrics->add_error(codes::kDbError);
       result.status = JobStatus::Failed;
       finish_metrics("failed");

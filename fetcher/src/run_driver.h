@@ -20,6 +20,9 @@
 
 namespace fetch {
 
+// COPY text waiting for a tenant's writer, at most (bytes).
+inline constexpr size_t kQueueBytes = 16u << 20;
+
 enum class JobStatus { Succeeded, Partial, Failed, Skipped, ConfigError };
 const char* job_status_name(JobStatus s);
 

@@ -69,7 +69,10 @@ TEST(GraphError, OAuthErrorsFromTheLoginEndpoint) {
 TEST(GraphError, NonJsonBodyKeepsABoundedExcerpt) {
   GraphErrorInfo e = parse_error_body("<html>" + std::string(5000, 'x'));
   EXPECT_FALSE(e.parsed);
-  EXPECT_LE(e.message.size(), 2 * kMaxErrorMessageChars);
+  EXPECT_EQ(e.message.size(), 5006u);  // whole: the sink cuts it after the scrub
+  GraphErrorInfo big = parse_error_body(std::string(kMaxParsedErrorBody + 10, '['));
+  EXPECT_FALSE(big.parsed);
+  EXPECT_EQ(big.message.size(), kMaxParsedErrorBody);
   EXPECT_FALSE(parse_error_body("").parsed);
   EXPECT_FALSE(parse_error_body("{\"error\":[1]}").parsed);
 }

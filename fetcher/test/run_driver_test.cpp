@@ -28,6 +28,7 @@ struct FakeStore final : RunStore {
   nlohmann::json finished_errors;
   std::string begin_sqlstate;  // throw on begin
   int fail_apply_after = -1;   // throw 55000 on the n-th apply
+  bool stage_bad_alloc = false;  // stage() runs out of memory
   std::vector<PolicyType> registry = {
       {"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta", "displayName"},
       {"settingsCatalogPolicy", "deviceManagement/configurationPolicies", "beta", "name"}};
@@ -47,6 +48,7 @@ struct FakeStore final : RunStore {
     return out;
   }
   void stage(std::string_view text) override {
+    if (stage_bad_alloc) throw std::bad_alloc();
     staged.append(text);
     staged_rows += std::count(text.begin(), text.end(), '\n');
   }
@@ -379,4 +381,46 @@ TEST(ExitCode, Precedence) {
   EXPECT_EQ(exit_code_for({ok, skip}), 75);
   EXPECT_EQ(exit_code_for({skip, fail}), 1);
   EXPECT_EQ(exit_code_for({fail, cfg}), 2);
+}
+
+TEST(RunDriver, OutOfMemoryInTheWriterFinishesTheRunAsFailed) {
+  Harness h;
+  h.store->stage_bad_alloc = true;
+  JobResult r = h.run(h.job());
+  EXPECT_EQ(r.status, JobStatus::Failed);
+  EXPECT_EQ(h.store->calls.back(), "finish");
+  EXPECT_EQ(h.store->finished_status, "failed");
+  bool found = false;
+  for (const auto& e : h.store->finished_errors) {
+    if (e["code"] == "internal_error") {
+      found = true;
+      EXPECT_EQ(e["message"], "out of memory");
+    }
+  }
+  EXPECT_TRUE(found) << h.store->finished_errors.dump();
+}
+
+TEST(RunDriver, RunBudgetStopsEveryTypeWithItsCode) {
+  Harness h;
+  h.settings.run_budget_s = 1e-9;
+  JobResult r = h.run(h.job());
+  EXPECT_EQ(r.status, JobStatus::Failed);
+  EXPECT_EQ(h.store->types_done["deviceConfiguration"],
+            std::make_tuple(std::string("failed"), 0, 0L, std::string("run_budget_exhausted")));
+  EXPECT_EQ(h.store->finished_status, "failed");
+}
+
+TEST(RunDriver, SameHostNextLinkOutsideTheCollectionIsRefused) {
+  for (const std::string bad : {"http://127.0.0.1:9/beta/users?$skiptoken=idx%253d3",
+                                "http://127.0.0.1:9/beta/deviceManagement/deviceConfigurations/..;/x?$skiptoken=1",
+                                "http://127.0.0.1:9/beta/deviceManagement/deviceConfigurations%2f..%2fx?a=1",
+                                "http://127.0.0.1:9/beta/deviceManagement/deviceConfigurations/x"}) {
+    Harness h;
+    h.graph.link = [bad](const std::string&, int) { return bad; };
+    h.run(h.job({"deviceConfiguration"}));
+    EXPECT_EQ(h.store->types_done["deviceConfiguration"],
+              std::make_tuple(std::string("incomplete"), 1, 3L, std::string("paging_unsafe_link")))
+        << bad;
+    for (const auto& u : h.graph.urls) EXPECT_NE(u, bad);
+  }
 }
