@@ -74,7 +74,38 @@ bool verify_rs256(const std::string &signed_part, const std::string &signature,
 
 }  // namespace
 
-TokenIssuer::TokenIssuer(int64_t ttl_seconds) : ttl_seconds_(ttl_seconds), key_(random_hex(32)) {}
+TokenIssuer::TokenIssuer(int64_t ttl_seconds, bool opaque)
+    : ttl_seconds_(ttl_seconds), opaque_(opaque), key_(random_hex(32)) {}
+
+namespace {
+
+std::string to_hex(const std::string &bytes) {
+  static const char *hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+bool from_hex(const std::string &text, std::string &out) {
+  if (text.size() % 2 != 0) return false;
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out.clear();
+  for (size_t i = 0; i < text.size(); i += 2) {
+    const int hi = val(text[i]), lo = val(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string TokenIssuer::issue(const std::string &tenant, const std::string &client_id) const {
   const int64_t now = now_ms();
@@ -94,8 +125,10 @@ std::string TokenIssuer::issue(const std::string &tenant, const std::string &cli
   std::string signed_part =
       base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
   Sha256 mac = hmac_sha256(key_, signed_part);
-  return signed_part + "." +
-         base64url_encode(std::string(reinterpret_cast<const char *>(mac.data()), mac.size()));
+  const std::string jwt =
+      signed_part + "." +
+      base64url_encode(std::string(reinterpret_cast<const char *>(mac.data()), mac.size()));
+  return opaque_ ? to_hex(jwt) : jwt;
 }
 
 TokenCheck TokenIssuer::check_header(const std::string &authorization, std::string &tenant) const {
@@ -111,6 +144,13 @@ TokenCheck TokenIssuer::check_header(const std::string &authorization, std::stri
 }
 
 TokenCheck TokenIssuer::check_token(const std::string &token, std::string &tenant) const {
+  if (opaque_ && token.rfind("eyJ", 0) != 0) {
+    std::string jwt;
+    if (!from_hex(token, jwt)) return TokenCheck::Malformed;
+    TokenIssuer plain(ttl_seconds_, false);
+    plain.key_ = key_;
+    return plain.check_token(jwt, tenant);
+  }
   std::string h, p, s;
   if (!split_jwt(token, h, p, s)) return TokenCheck::Malformed;
   Sha256 mac = hmac_sha256(key_, token.substr(0, h.size() + 1 + p.size()));

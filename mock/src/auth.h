@@ -14,7 +14,8 @@ enum class TokenCheck { Ok, Missing, Malformed, BadSignature, Expired };
 // token can be verified without keeping a table of them.
 class TokenIssuer {
  public:
-  explicit TokenIssuer(int64_t ttl_seconds);
+  // `opaque`: tokens are the hex of the signed JWT (same checks, no JWT shape).
+  explicit TokenIssuer(int64_t ttl_seconds, bool opaque = false);
 
   int64_t ttl_seconds() const { return ttl_seconds_; }
   std::string issue(const std::string &tenant, const std::string &client_id) const;
@@ -25,6 +26,7 @@ class TokenIssuer {
 
  private:
   int64_t ttl_seconds_;
+  bool opaque_;
   std::string key_;
 };
 

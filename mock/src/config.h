@@ -21,6 +21,7 @@ struct Config {
   std::string client_id;  // empty = any client id is accepted
   std::string client_secret = "mock-secret";
   int64_t token_ttl = 3599;  // seconds
+  bool opaque_tokens = false;  // issue opaque (non-JWT) access tokens
   std::string state_file;    // empty = no persistence
   bool log_requests = false;
   size_t threads = 64;

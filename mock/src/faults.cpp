@@ -32,7 +32,7 @@ const KindName kKinds[] = {
     {FaultKind::ForeignNextLink, "foreign_next_link", false, true},
     {FaultKind::LoopNextLink, "loop_next_link", false, true},
     {FaultKind::Canary, "canary", false, true},
-    {FaultKind::PageBody, "page_body", false, true},
+    {FaultKind::PageBody, "page_body", true, true},
     {FaultKind::Endless, "endless", false, true},
     {FaultKind::TokenThrottle, "token_throttle", true, false},
     {FaultKind::TokenError, "token_error", true, false},
@@ -263,6 +263,24 @@ std::optional<FaultRule> FaultSet::take(const std::string &tenant, const std::st
     chosen = r;
   }
   return chosen;
+}
+
+void FaultRule::apply_headers(httplib::Response &res, const std::string &bearer,
+                              const std::string &client_secret) const {
+  auto it = params.find("headers");
+  if (it == params.end() || !it->is_object()) return;
+  for (auto h = it->begin(); h != it->end(); ++h) {
+    if (!h.value().is_string()) continue;
+    std::string v = h.value().get<std::string>();
+    for (const auto &[mark, with] : {std::pair<std::string, const std::string &>{"{{bearer}}", bearer},
+                                     std::pair<std::string, const std::string &>{"{{client_secret}}",
+                                                                                 client_secret}}) {
+      for (size_t at = v.find(mark); at != std::string::npos; at = v.find(mark, at + with.size()))
+        v.replace(at, mark.size(), with);
+    }
+    res.headers.erase(h.key());
+    res.set_header(h.key(), v);
+  }
 }
 
 }  // namespace tinv::mock

@@ -1,6 +1,8 @@
 // Fault rules: which request gets which failure, and how often.
 #pragma once
 
+#include <httplib.h>
+
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -47,6 +49,11 @@ struct FaultRule {
   int64_t fired = 0;                                 // requests the rule hit
 
   std::string param_string(const char *key, const std::string &fallback) const;
+  // Extra response headers of the rule ("headers": {"name": "value"}), set over
+  // the normal ones; "{{bearer}}" becomes the request's bearer token and
+  // "{{client_secret}}" the client_secret of a token request (a hostile echo).
+  void apply_headers(httplib::Response &res, const std::string &bearer,
+                     const std::string &client_secret) const;
   int64_t param_int(const char *key, int64_t fallback) const;
 };
 

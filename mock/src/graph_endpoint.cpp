@@ -1,5 +1,6 @@
 // Graph list endpoints: GET /{v1.0|beta}/{path} with paging, $top, $select and the
 // fault kinds that shape a Graph answer.
+#include <atomic>
 #include <set>
 
 #include "connection.h"
@@ -114,6 +115,8 @@ void Service::handle_graph(const Request &req, Response &res) {
   auto fault = faults_.take(scope.tenant, path, false);
   if (fault) {
     scope.fault = fault_kind_name(fault->kind);
+    const std::string auth = req.get_header_value("Authorization");
+    fault->apply_headers(res, auth.size() > 7 ? auth.substr(7) : std::string(), "");
     if (answer_graph_fault(*fault, req, res, ids, path, fd)) return;
   }
   list_page(req, res, ids, path, fault ? &*fault : nullptr);
@@ -371,6 +374,14 @@ void Service::list_page(const Request &req, Response &res, const Ids &ids, const
     for (size_t at = body.find(mark); at != std::string::npos;
          at = body.find(mark, at + link.size()))
       body.replace(at, mark.size(), link);
+    // "{{unique_next_link}}": this path with a query never sent before (a
+    // listing that never ends and never repeats itself).
+    const std::string umark = "{{unique_next_link}}";
+    static std::atomic<uint64_t> hops{0};
+    for (size_t at = body.find(umark); at != std::string::npos; at = body.find(umark, at + 1)) {
+      const std::string u = "http://" + host + raw_path + "?hop=" + std::to_string(++hops);
+      body.replace(at, umark.size(), u);
+    }
     res.status = 200;
     res.set_content(std::move(body),
                     fault->param_string("content_type", kGraphContentType).c_str());

@@ -31,7 +31,7 @@ Service::Service(const Config &config)
     : config_(config),
       generator_(config.tenant_seed, config.items_per_type, config.types),
       store_(generator_, config.tenants, config.state_file),
-      tokens_(config.token_ttl) {}
+      tokens_(config.token_ttl, config.opaque_tokens) {}
 
 bool Service::load_state(std::string &error) { return store_.load(error); }
 

@@ -49,6 +49,8 @@ int main(int argc, char **argv) {
   app.add_option("--token-ttl", config.token_ttl, "Access token lifetime in seconds")
       ->check(CLI::Range(int64_t(1), int64_t(86400 * 7)))
       ->capture_default_str();
+  app.add_flag("--opaque-tokens", config.opaque_tokens,
+               "Issue opaque access tokens (hex, no JWT shape a pattern redactor knows)");
   app.add_option("--state", config.state_file,
                  "Load item counts/mutations/credentials from this JSON file and save them to it");
   app.add_option("--threads", config.threads, "Worker threads of the main listener")

@@ -31,6 +31,20 @@ void Service::handle_token(const Request &req, Response &res) {
   auto fault = faults_.take(tenant, "token", true);
   if (fault) {
     request_scope().fault = fault_kind_name(fault->kind);
+    {
+      const auto f = parse_form(req.body);
+      auto cs = f.find("client_secret");
+      fault->apply_headers(res, "", cs == f.end() ? std::string() : cs->second);
+    }
+    if (fault->kind == FaultKind::PageBody) {
+      // A hostile token endpoint: the rule's body as a 200 answer.
+      std::string body = fault->param_string("body", "");
+      if (fault->params.contains("body_base64"))
+        base64_decode(fault->param_string("body_base64", ""), body);
+      res.status = 200;
+      res.set_content(std::move(body), fault->param_string("content_type", "application/json").c_str());
+      return;
+    }
     int fd = -1;
     const int body_status = fault->kind == FaultKind::TokenError       ? 400
                             : fault->kind == FaultKind::Throttle       ? 429
