@@ -18,7 +18,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_PORT:-54391}
-layers=${TEST_LAYERS:-"packaging unit asan regress isolation upgrade e2e reliability citus demo bench"}
+layers=${TEST_LAYERS:-"packaging unit asan regress isolation upgrade e2e reliability hostile citus demo bench"}
 jobs=$(nproc 2>/dev/null || echo 2)
 work=$(mktemp -d /tmp/tinv-test.XXXXXX)
 chmod 755 "$work"
@@ -117,6 +117,11 @@ if want reliability && [ -x test/reliability/run.sh ]; then
   log "layer: reliability (crash, load, hostile input, secrets; short variant)"
   BUILD_DIR="$root/build" ASAN_BUILD_DIR="$root/build-asan" RELIABILITY_SIZE=ci test/reliability/run.sh
   record reliability $?
+fi
+if want hostile && [ -x test/hostile/run.sh ]; then
+  log "layer: hostile upstream and neighbours (secrets, memory, loopback, files, log lines)"
+  BUILD_DIR="$root/build" test/hostile/run.sh
+  record hostile $?
 fi
 if want citus; then
   log "layer: Citus (3 nodes: README distribution, pg_regress, isolation, sync vs plain PostgreSQL, single-shard)"
