@@ -137,6 +137,10 @@ TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::strin
     t.error.at = utc_timestamp_now();
     // A malformed token will not get better: the credentials path is broken.
     t.permanent = malformed;
+    log_.warn("token request failed", {{"tenant", ctx.tenant},
+                                       {"code", t.error.code},
+                                       {"request_id", t.error.request_id},
+                                       {"message", t.error.message}});
     return t;
   }
   out.value = tok->get<std::string>();
