@@ -20,7 +20,6 @@
 #include "graph_client.h"
 #include "log.h"
 #include "metrics.h"
-#include "redact.h"
 #include "run_driver.h"
 #include "secret_sink.h"
 #include "throttle_gate.h"
@@ -75,11 +74,14 @@ int main(int argc, char** argv) {
   CommandLine cl;
   try {
     cl = parse_command_line(std::vector<std::string>(argv, argv + argc));
-  } catch (const ConfigError& e) {
-    std::cerr << "inventory-fetch: " << tinv::redact_secrets(e.what()) << "\n";
-    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "inventory-fetch: " << tinv::redact_secrets(e.what()) << "\n";
+    // Through the sink like every other line (the secrets loaded so far
+    // are known to it), one line of printable ASCII.
+    std::string text = sink_text(e.what(), 1024);
+    for (char& c : text) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    std::cerr << "inventory-fetch: " << text << "\n";
     return 2;
   }
   if (cl.exit_code >= 0) return cl.exit_code;

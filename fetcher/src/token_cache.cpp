@@ -1,5 +1,7 @@
 #include "token_cache.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 namespace fetch {
@@ -62,11 +64,13 @@ TokenResult TokenCache::get(const StopToken& stop) {
     lock.lock();
     refreshing_ = false;
     if (r.ok) {
+      drop_token();
       token_ = fresh;
       r.token = fresh.value;
+      OPENSSL_cleanse(fresh.value.data(), fresh.value.size());
     } else if (r.permanent) {
       permanent_error_ = r.error;
-      token_.reset();
+      drop_token();
     } else if (token_ && token_usable(*token_, clock_.now())) {
       // A transient failure while the old token still works: keep using it.
       r = TokenResult{};
@@ -81,8 +85,15 @@ TokenResult TokenCache::get(const StopToken& stop) {
 
 void TokenCache::invalidate(const std::string& token_value) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (token_ && token_->value == token_value) token_.reset();
+  if (token_ && token_->value == token_value) drop_token();
 }
+
+void TokenCache::drop_token() {
+  if (token_) OPENSSL_cleanse(token_->value.data(), token_->value.size());
+  token_.reset();
+}
+
+TokenCache::~TokenCache() { drop_token(); }
 
 int TokenCache::fetches() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -40,6 +40,7 @@ bool token_usable(const AccessToken& t, SteadyTime now);
 class TokenCache {
  public:
   TokenCache(Clock& clock, TokenFetcher fetcher, double max_margin_s = 300.0);
+  ~TokenCache();  // wipes the token
 
   TokenResult get(const StopToken& stop);
   // After a 401: forget `token_value` if it is still the current token, so
@@ -48,6 +49,7 @@ class TokenCache {
   int fetches() const;
 
  private:
+  void drop_token();  // wipes and forgets the current token (mu_ held)
   Clock& clock_;
   TokenFetcher fetcher_;
   const double max_margin_s_;
