@@ -20,6 +20,7 @@
 #include "mapper.h"
 #include "meta_rules.h"
 #include "next_link.h"
+#include "page_parser.h"
 
 #include "fuzz_util.h"
 
@@ -120,9 +121,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (tinv::utf8_length(stored["message"].get<std::string>()) > fetch::kMaxErrorMessageChars)
     fail("stored message longer than 512 characters", text);
 
-  // Pages.
+  // Pages: the streaming reader (no tree of the body) agrees with the tree.
   const json page = json::parse(body, nullptr, false);
-  if (page.is_discarded() || !page.is_object()) return 0;
+  const fetch::PageScan scan = fetch::scan_page(body);
+  const bool tree_ok = !page.is_discarded() && page.is_object();
+  if (tree_ok != (scan.status != fetch::PageStatus::Syntax && scan.status != fetch::PageStatus::NotObject))
+    fail("scan_page and the tree disagree on validity", std::string(body.substr(0, 200)));
+  if (scan.status == fetch::PageStatus::Ok) {
+    const auto v = page.find("value");
+    if (v == page.end() || !v->is_array()) fail("scan_page accepted a page without a value array", "");
+    size_t i = 0;
+    fetch::for_each_item(body, [&](json&& item) {
+      if (i >= v->size() || item != (*v)[i]) fail("streamed item differs from the tree", item.dump());
+      ++i;
+      return true;
+    });
+    if (i != v->size() || i != scan.items) fail("streamed item count differs", std::to_string(i));
+  }
+  if (!tree_ok) return 0;
   const auto value = page.find("value");
   if (value != page.end() && value->is_array()) {
     for (const auto& item : *value) {
