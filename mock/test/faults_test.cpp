@@ -400,5 +400,37 @@ TEST_F(FaultsTest, StatsRecordRequests) {
   EXPECT_TRUE(s["requests"][2]["tenant"].is_null());
 }
 
+// Hostile modes: headers echoing the credentials, a token endpoint answering
+// any body, a listing with a new URL on every page.
+TEST_F(FaultsTest, HostileHeadersTokenBodiesAndUniqueLinks) {
+  set_faults(json::array({{{"kind", "throttle"}, {"times", 1}, {"retry_after", "0"},
+                           {"headers", {{"request-id", "rid-{{bearer}}"}}}}}));
+  Reply r = get(kUrl, token);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.header("request-id"), "rid-" + token);
+
+  set_faults(json::array({{{"path", "token"}, {"kind", "token_throttle"}, {"times", 1},
+                           {"headers", {{"request-id", "rid-{{client_secret}}"}}}}}));
+  r = post_form("/" + tenant() + "/oauth2/v2.0/token",
+                "grant_type=client_credentials&client_id=11111111-2222-3333-4444-555555555555&client_secret=abc%2Bdef"
+                "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.header("request-id"), "rid-abc+def");
+
+  set_faults(json::array({{{"path", "token"}, {"kind", "page_body"}, {"times", 1},
+                           {"body", "{\"access_token\":\"a\\r\\nb\",\"expires_in\":10}"}}}));
+  r = post_form("/" + tenant() + "/oauth2/v2.0/token", "grant_type=client_credentials");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body_json()["access_token"], "a\r\nb");
+
+  set_faults(json::array({{{"path", kDc}, {"kind", "page_body"}, {"times", 2},
+                           {"body", "{\"@odata.nextLink\":\"{{unique_next_link}}\",\"value\":[]}"}}}));
+  const std::string first = get(kUrl, token).body_json()["@odata.nextLink"];
+  const std::string second = get(first, token).body_json()["@odata.nextLink"];
+  EXPECT_NE(first, second);
+  EXPECT_EQ(path_of(first).substr(0, path_of(first).find('?')), kUrl);
+  EXPECT_EQ(path_of(second).substr(0, path_of(second).find('?')), kUrl);
+}
+
 }  // namespace
 }  // namespace tinv::mock::test
