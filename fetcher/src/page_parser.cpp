@@ -58,12 +58,21 @@ class Scanner {
   bool key(json::string_t& k) {
     if (depth_ == 1) {
       member_ = Member::Other;
+      // A second "value" or nextLink is noted, not followed (the first
+      // wins for the scan); the parse goes on so that invalid JSON is told
+      // apart from a duplicate.
       if (k == "value") {
-        if (seen_value_) return stop(PageStatus::DuplicateKey);
+        if (seen_value_) {
+          duplicate_ = true;
+          return true;
+        }
         seen_value_ = true;
         member_ = Member::Value;
       } else if (k == "@odata.nextLink") {
-        if (seen_next_) return stop(PageStatus::DuplicateKey);
+        if (seen_next_) {
+          duplicate_ = true;
+          return true;
+        }
         seen_next_ = true;
         member_ = Member::Next;
       }
@@ -79,6 +88,7 @@ class Scanner {
   void finish() {
     if (out_.status != PageStatus::Ok) return;
     if (!top_object_) out_.status = PageStatus::NotObject;
+    else if (duplicate_) out_.status = PageStatus::DuplicateKey;
     else if (!value_array_) out_.status = PageStatus::NoValueArray;
   }
 
@@ -149,6 +159,7 @@ class Scanner {
   bool in_value_ = false;
   bool seen_value_ = false;
   bool seen_next_ = false;
+  bool duplicate_ = false;
   size_t item_values_ = 0;
 };
 

@@ -239,6 +239,8 @@ TEST(PageParser, StatusesAndCaps) {
   EXPECT_EQ(scan_page("{\"value\":{}}").status, PageStatus::NoValueArray);
   EXPECT_EQ(scan_page("{\"x\":[]}").status, PageStatus::NoValueArray);
   EXPECT_EQ(scan_page("{\"value\":[],\"value\":[]}").status, PageStatus::DuplicateKey);
+  // Invalid JSON after a duplicate key is invalid JSON (retried like any).
+  EXPECT_EQ(scan_page("{\"value\":[],\"value\":[] x}").status, PageStatus::Syntax);
   EXPECT_EQ(scan_page("{\"value\":[{\"x\":1e400}]}").status, PageStatus::Syntax);
   EXPECT_EQ(scan_page(std::string("{\"value\":[\"a\xff\"]}")).status, PageStatus::Syntax);
   PageScan n = scan_page("{\"value\":[],\"@odata.nextLink\":12}");
