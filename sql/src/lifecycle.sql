@@ -82,6 +82,9 @@ CREATE OR REPLACE FUNCTION inventory._owned_run(p_run_id bigint, p_need_staging 
 DECLARE
     v_run    inventory.inventory_sync_runs;
     v_tenant uuid := inventory._session_tenant();
+    -- Values, not calls: on Citus a call in a statement on a distributed
+    -- table runs on the worker, whose backend is not this one.
+    v_pid    integer := pg_catalog.pg_backend_pid();
 BEGIN
     IF p_run_id IS NULL THEN
         RAISE EXCEPTION 'run id must not be null' USING ERRCODE = '22004';
@@ -92,7 +95,7 @@ BEGIN
                   HINT = 'Only the session that called begin_sync_run may write to its run.';
     END IF;
     SELECT * INTO v_run FROM inventory.inventory_sync_runs r
-     WHERE r.tenant_id = v_tenant AND r.id = p_run_id AND r.owner_pid = pg_catalog.pg_backend_pid();
+     WHERE r.tenant_id = v_tenant AND r.id = p_run_id AND r.owner_pid = v_pid;
     IF NOT FOUND THEN
         -- begin_sync_run's transaction did not commit.
         RAISE EXCEPTION 'sync run % is not the running run of this session', p_run_id
@@ -269,7 +272,11 @@ DECLARE
     v_dropped  bigint;
     v_rejected bigint;
     v_samples  jsonb;
-    v_tids     tid[];
+    v_p_type   text[];
+    v_p_id     text[];
+    v_p_name   text[];
+    v_p_meta   jsonb[];
+    v_p_hash   text[];
 BEGIN
     SELECT coalesce(array_agg(t.policy_type), '{}') INTO v_done
       FROM inventory.inventory_sync_run_types t
@@ -305,12 +312,18 @@ BEGIN
         -- in "C" uses abbreviated keys (a sort in a libc locale does not).
         SELECT DISTINCT ON (g.policy_type COLLATE "C", g.external_id COLLATE "C")
                g.policy_type, g.external_id, g.display_name, lower(g.content_hash COLLATE "C") AS content_hash,
-               inventory.filter_meta_counted(g.meta_jsonb, v_allowed) AS fm
+               g.meta_jsonb
           FROM pg_temp.staged_items g
          WHERE inventory._staged_row_problem(g.policy_type, g.external_id, g.content_hash, v_types, v_done) IS NULL
          ORDER BY g.policy_type COLLATE "C", g.external_id COLLATE "C", g.ctid DESC
+    ), good_fm AS (
+        -- One whitelist call per key, its two results as columns (an
+        -- anonymous record crossing CTEs cannot be shipped by Citus).
+        SELECT g.policy_type, g.external_id, g.display_name, g.content_hash, fm.meta, fm.dropped
+          FROM good g
+         CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm
     ), cls AS (
-        SELECT g.policy_type, g.external_id, g.display_name, (g.fm).meta, (g.fm).dropped, g.content_hash,
+        SELECT g.policy_type, g.external_id, g.display_name, g.meta, g.dropped, g.content_hash,
                i.id AS item_id,
                (i.id IS NOT NULL AND (
                    (i.absent_since_run_id IS NOT NULL
@@ -319,10 +332,10 @@ BEGIN
                      AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
                               THEN w.run_id ELSE i.seen_run_id END <= v_run_id
                      AND (i.display_name IS DISTINCT FROM g.display_name
-                          OR i.meta_jsonb IS DISTINCT FROM (g.fm).meta
+                          OR i.meta_jsonb IS DISTINCT FROM g.meta
                           OR i.content_hash IS DISTINCT FROM g.content_hash))
                )) AS needs_write
-          FROM good g
+          FROM good_fm g
           -- One primary-key probe per staged row, whatever the statistics say.
           LEFT JOIN LATERAL (SELECT i.* FROM inventory.item_state i
                               WHERE i.tenant_id = v_tenant AND i.policy_type = g.policy_type
@@ -388,16 +401,25 @@ BEGIN
     END IF;
 
     IF v_pending > 0 THEN
-        -- Lock the rows to write in key order (concurrent runs of a tenant
-        -- cannot deadlock), then write them; the conditions are re-checked
-        -- on the current row versions.
-        SELECT array_agg(l.tid) INTO v_tids
-          FROM (SELECT p.policy_type, p.external_id FROM pg_temp.inventory_pending p
-                 ORDER BY p.policy_type, p.external_id OFFSET 0) p
-         CROSS JOIN LATERAL (SELECT i.ctid AS tid FROM inventory.item_state i
-                              WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
-                                AND i.external_id = p.external_id
-                                FOR UPDATE) l;
+        -- The rows to write (as many as changed), as values: on Citus a
+        -- modification cannot join this session's temporary tables.
+        SELECT array_agg(p.policy_type ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
+               array_agg(p.external_id ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
+               array_agg(p.display_name ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
+               array_agg(p.meta_jsonb ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
+               array_agg(p.content_hash ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C")
+          INTO v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash
+          FROM pg_temp.inventory_pending p;
+        TRUNCATE pg_temp.inventory_pending;
+        -- Lock them in key order (concurrent runs of a tenant cannot
+        -- deadlock), then write them; the conditions are re-checked on the
+        -- current row versions.
+        PERFORM 1 FROM inventory.item_state i
+          JOIN unnest(v_p_type, v_p_id) k(policy_type, external_id)
+            ON i.policy_type = k.policy_type AND i.external_id = k.external_id
+         WHERE i.tenant_id = v_tenant
+         ORDER BY i.policy_type COLLATE "C", i.external_id COLLATE "C"
+           FOR UPDATE OF i;
 
         UPDATE inventory.item_state i
            SET display_name = p.display_name,
@@ -412,11 +434,11 @@ BEGIN
                absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
                                           THEN NULL ELSE i.absent_since_run_id END,
                write_seq = v_seq
-          FROM pg_temp.inventory_pending p
+          FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash)
+               AS p(policy_type, external_id, display_name, meta_jsonb, content_hash)
           LEFT JOIN inventory.type_watermarks w
                  ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
-         WHERE i.ctid = ANY (v_tids)
-           AND i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+         WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
            AND i.external_id = p.external_id
            AND ((i.absent_since_run_id IS NOT NULL
                   AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
@@ -430,7 +452,6 @@ BEGIN
         -- Rows found not to need the write after all (a concurrent run
         -- wrote them first) count as unchanged.
         v_updated := v_updated - (v_pending - v_written);
-        TRUNCATE pg_temp.inventory_pending;
     END IF;
 
     TRUNCATE pg_temp.staged_items;
@@ -477,7 +498,20 @@ BEGIN
 
     IF v_complete THEN
         -- Present items that neither this run nor a newer one observed are
-        -- absent from now on; their last observation is written down.
+        -- absent from now on; their last observation is written down. Found
+        -- first (an anti-join with what the run saw), then written by key: on
+        -- Citus a modification cannot look into this session's temporary
+        -- tables from a subquery.
+        INSERT INTO pg_temp.inventory_pending (policy_type, external_id, meta_jsonb)
+        SELECT v_type, x.external_id, '{}'::jsonb
+          FROM (SELECT i.id, i.external_id FROM inventory.item_state i
+                 WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
+                   AND i.absent_since_run_id IS NULL
+                   AND CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
+                            THEN v_w.run_id ELSE i.seen_run_id END < v_run.id) x
+          LEFT JOIN (SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s
+                      WHERE s.policy_type = v_type) s ON s.item_id = x.id
+         WHERE s.item_id IS NULL;
         UPDATE inventory.item_state i
            SET absent_since_run_id = v_run.id,
                seen_run_id = CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
@@ -485,12 +519,13 @@ BEGIN
                seen_at = CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
                               THEN v_w.observed_at ELSE i.seen_at END,
                write_seq = v_seq
+          FROM pg_temp.inventory_pending g
          WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
+           AND i.policy_type = g.policy_type AND i.external_id = g.external_id
            AND i.absent_since_run_id IS NULL
            AND CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                    THEN v_w.run_id ELSE i.seen_run_id END < v_run.id
-           AND NOT EXISTS (SELECT 1 FROM pg_temp.inventory_run_seen s
-                            WHERE s.policy_type = v_type AND s.item_id = i.id);
+                    THEN v_w.run_id ELSE i.seen_run_id END < v_run.id;
+        TRUNCATE pg_temp.inventory_pending;
     END IF;
 
     -- Items this run observed whose rows do not say so yet: absent ones
@@ -539,6 +574,7 @@ DECLARE
     v_canon   text;
     v_hash    text;
     v_current bigint := inventory._session_run_id();
+    v_pid     integer := pg_catalog.pg_backend_pid();  -- a value: see _owned_run
     v_other   inventory.inventory_sync_runs;
     v_run     bigint;
 BEGIN
@@ -587,7 +623,7 @@ BEGIN
 
     INSERT INTO inventory.inventory_sync_runs
            (tenant_id, selection_hash, selection_payload, policy_types, correlation_id, owner_role, owner_pid)
-    VALUES (v_tenant, v_hash, v_canon::jsonb, v_types, correlation_id, v_caller, pg_catalog.pg_backend_pid())
+    VALUES (v_tenant, v_hash, v_canon::jsonb, v_types, correlation_id, v_caller, v_pid)
     RETURNING id INTO v_run;
 
     PERFORM inventory._prepare_staging(v_caller);

@@ -127,49 +127,55 @@ COMMENT ON COLUMN inventory.missing_items.latest_run_status IS 'Its status.';
 COMMENT ON COLUMN inventory.missing_items.confidence IS 'high or low.';
 COMMENT ON COLUMN inventory.missing_items.low_confidence_reasons IS 'Why confidence is low: run_partial, run_failed, run_had_errors, policy_type_incomplete (empty when high).';
 
+-- PL/pgSQL, not SQL: Citus plans no query with the parameters of a SQL
+-- function that it cannot inline; here the tenant is a value and the query
+-- goes to its one shard.
 CREATE OR REPLACE FUNCTION inventory.missing_items(tenant_id uuid, selection jsonb)
     RETURNS SETOF inventory.missing_items
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT m.* FROM inventory.missing_items m
      WHERE m.tenant_id = missing_items.tenant_id
-       AND m.selection_hash = inventory.selection_hash(missing_items.selection)
+       AND m.selection_hash = inventory.selection_hash(missing_items.selection);
+END
 $$;
 COMMENT ON FUNCTION inventory.missing_items(uuid, jsonb) IS
 'inventory.missing_items for one tenant and selection (given as JSON; any equivalent spelling works).';
 
+-- One grouped pass over a tenant's runs (a CTE read twice is a join Citus
+-- cannot push down), the error codes of its latest runs joined to it.
 CREATE OR REPLACE VIEW inventory.tenant_sync_health WITH (security_invoker = true) AS
-WITH finished AS (
-    SELECT r.* FROM inventory.inventory_sync_runs r WHERE r.status <> 'running'
-), per_tenant AS (
-    SELECT f.tenant_id,
-           max(f.finished_at) FILTER (WHERE f.status = 'succeeded') AS last_success_at,
-           max(f.id) FILTER (WHERE f.status = 'succeeded') AS last_success_run_id,
-           max(f.finished_at) FILTER (WHERE f.status = 'failed') AS last_failure_at,
-           max(f.id) FILTER (WHERE f.status = 'failed') AS last_failure_run_id,
-           max(f.id) FILTER (WHERE f.status <> 'failed') AS last_non_failed_run_id,
-           max(f.finished_at) AS last_finished_at,
-           count(*) AS finished_runs
-      FROM finished f
-     GROUP BY f.tenant_id
-)
-SELECT p.tenant_id,
-       p.last_success_at,
-       p.last_success_run_id,
-       p.last_failure_at,
-       p.last_failure_run_id,
-       p.last_finished_at,
-       (SELECT count(*) FROM finished f
-         WHERE f.tenant_id = p.tenant_id AND f.status = 'failed'
-           AND f.id > coalesce(p.last_non_failed_run_id, 0)) AS consecutive_failures,
-       (SELECT coalesce(array_agg(DISTINCT c ORDER BY c), '{}')
-          FROM inventory.latest_sync_runs l, unnest(l.error_codes) c
-         WHERE l.tenant_id = p.tenant_id) AS current_error_codes,
-       (SELECT count(*) FROM inventory.inventory_sync_runs r
-         WHERE r.tenant_id = p.tenant_id AND r.status = 'running') AS running_runs,
-       p.finished_runs
-  FROM per_tenant p;
+SELECT a.tenant_id,
+       a.last_success_at,
+       a.last_success_run_id,
+       a.last_failure_at,
+       a.last_failure_run_id,
+       a.last_finished_at,
+       a.consecutive_failures,
+       coalesce(e.codes, '{}') AS current_error_codes,
+       a.running_runs,
+       a.finished_runs
+  FROM (SELECT r.tenant_id,
+               max(r.finished_at) FILTER (WHERE r.status = 'succeeded') AS last_success_at,
+               max(r.id) FILTER (WHERE r.status = 'succeeded') AS last_success_run_id,
+               max(r.finished_at) FILTER (WHERE r.status = 'failed') AS last_failure_at,
+               max(r.id) FILTER (WHERE r.status = 'failed') AS last_failure_run_id,
+               max(r.finished_at) AS last_finished_at,
+               count(*) FILTER (WHERE r.status = 'failed' AND r.id > coalesce(r.last_non_failed_run_id, 0)) AS consecutive_failures,
+               count(*) FILTER (WHERE r.status = 'running') AS running_runs,
+               count(*) FILTER (WHERE r.status <> 'running') AS finished_runs
+          FROM (SELECT x.tenant_id, x.id, x.status, x.finished_at,
+                       max(x.id) FILTER (WHERE x.status NOT IN ('failed', 'running'))
+                           OVER (PARTITION BY x.tenant_id) AS last_non_failed_run_id
+                  FROM inventory.inventory_sync_runs x) r
+         GROUP BY r.tenant_id
+        HAVING count(*) FILTER (WHERE r.status <> 'running') > 0) a
+  LEFT JOIN (SELECT l.tenant_id, array_agg(DISTINCT c ORDER BY c) AS codes
+               FROM inventory.latest_sync_runs l, unnest(l.error_codes) c
+              GROUP BY l.tenant_id) e ON e.tenant_id = a.tenant_id;
 COMMENT ON VIEW inventory.tenant_sync_health IS
 'Sync health per tenant: last success, last failure, consecutive failures and the error codes of the latest run of each selection.';
 COMMENT ON COLUMN inventory.tenant_sync_health.tenant_id IS 'Entra tenant id.';
