@@ -5,13 +5,14 @@
 #      with AddressSanitizer + UndefinedBehaviorSanitizer),
 #   3. starts its own PostgreSQL cluster (as the postgres user when root),
 #   4. runs every layer: C++ unit tests (ctest, both builds), pg_regress,
-#      isolation specs, end-to-end tests (fetcher + mock Graph + PostgreSQL),
-#      the short demo and the short benchmark,
+#      isolation specs, the upgrade from 0.1.0, end-to-end tests (fetcher +
+#      mock Graph + PostgreSQL), reliability, a hostile upstream, a
+#      three-node Citus cluster, the short demo and the short benchmark,
 #   5. stops what it started and prints "N passed, N failed" (layers).
 #
 # Environment: TEST_PORT (default 54391), TEST_LAYERS (space separated
-# subset of: packaging unit asan regress isolation upgrade e2e reliability citus
-# demo bench), KEEP_CLUSTER=1, CITUS_SOURCE (the Citus source archive the
+# subset of: packaging unit asan regress isolation upgrade e2e reliability
+# hostile citus demo bench), KEEP_CLUSTER=1, CITUS_SOURCE (the Citus source archive the
 # citus layer builds Citus from when it is not installed).
 set -uo pipefail
 
@@ -50,7 +51,7 @@ log "build: extension"
 if ! { make -s -j"$jobs" && make -s install; } >"$work/make.log" 2>&1; then
   cat "$work/make.log"; echo "0 passed, 1 failed"; exit 1
 fi
-if want unit || want e2e || want reliability || want citus || want demo || want bench; then
+if want unit || want e2e || want reliability || want hostile || want citus || want demo || want bench; then
   log "build: C++ (RelWithDebInfo)"
   if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j"$jobs"; } >"$work/cmake.log" 2>&1; then
     tail -n 60 "$work/cmake.log"; echo "0 passed, 1 failed"; exit 1
