@@ -135,11 +135,15 @@ CREATE OR REPLACE FUNCTION inventory.missing_items(tenant_id uuid, selection jso
     LANGUAGE plpgsql STABLE
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
+DECLARE
+    -- A value: on Citus the query runs on a worker, where only what is
+    -- granted to PUBLIC may be called.
+    v_hash text := inventory.selection_hash(selection);
 BEGIN
     RETURN QUERY
     SELECT m.* FROM inventory.missing_items m
      WHERE m.tenant_id = missing_items.tenant_id
-       AND m.selection_hash = inventory.selection_hash(missing_items.selection);
+       AND m.selection_hash = v_hash;
 END
 $$;
 COMMENT ON FUNCTION inventory.missing_items(uuid, jsonb) IS
