@@ -573,7 +573,10 @@ DECLARE
     v_types   text[];
     v_canon   text;
     v_hash    text;
+    -- Session state as values: on Citus a call inside a statement on a
+    -- distributed table runs on a worker, which knows nothing of it.
     v_current bigint := inventory._session_run_id();
+    v_current_tenant uuid := inventory._session_tenant();
     v_pid     integer := pg_catalog.pg_backend_pid();  -- a value: see _owned_run
     v_other   inventory.inventory_sync_runs;
     v_run     bigint;
@@ -592,7 +595,7 @@ BEGIN
 
     IF v_current IS NOT NULL THEN
         SELECT * INTO v_other FROM inventory.inventory_sync_runs r
-         WHERE r.tenant_id = inventory._session_tenant() AND r.id = v_current;
+         WHERE r.tenant_id = v_current_tenant AND r.id = v_current;
         IF FOUND AND v_other.status = 'running'
            AND inventory._run_lock(v_other.tenant_id, v_other.selection_hash, false) THEN
             RAISE EXCEPTION 'this session already owns running sync run %', v_other.id
@@ -855,8 +858,11 @@ BEGIN
     -- Only tenants the caller may sync (the owner and superusers: all).
     FOR v_key IN SELECT DISTINCT r.tenant_id, r.selection_hash
                    FROM inventory.inventory_sync_runs r
-                  WHERE r.status = 'running' AND inventory._may_sync(r.tenant_id)
+                  WHERE r.status = 'running'
                   ORDER BY 1, 2 LOOP
+        -- Asked here, not in the query: on Citus the query runs on the
+        -- workers, as the extension owner.
+        CONTINUE WHEN NOT inventory._may_sync(v_key.tenant_id);
         -- This session's own run, or one whose session lives on, stays.
         CONTINUE WHEN inventory._run_lock(v_key.tenant_id, v_key.selection_hash, false);
         CONTINUE WHEN NOT inventory._run_lock(v_key.tenant_id, v_key.selection_hash, true);

@@ -73,6 +73,7 @@ DISCARD TEMP;
 CREATE TEMP TABLE staged_items (policy_type text, external_id text, display_name text, meta_jsonb jsonb, content_hash text);
 CREATE TEMP TABLE inventory_run_seen (policy_type text NOT NULL, item_id bigint NOT NULL);
 CREATE TEMP TABLE inventory_pending (policy_type text NOT NULL, external_id text NOT NULL, display_name text, meta_jsonb jsonb NOT NULL, content_hash text);
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE FUNCTION pg_temp.pwn() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_user <> session_user THEN
@@ -80,6 +81,8 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+RESET client_min_messages;
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE FUNCTION pg_temp.pwn_value() RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     IF current_user <> session_user THEN
@@ -87,6 +90,8 @@ BEGIN
     END IF;
     RETURN 'x';
 END $$;
+RESET client_min_messages;
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE FUNCTION pg_temp.pwn_check(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF current_user <> session_user THEN
@@ -94,6 +99,7 @@ BEGIN
     END IF;
     RETURN true;
 END $$;
+RESET client_min_messages;
 INSERT INTO pg_temp.staged_items VALUES ('deviceConfiguration', 'x', 'x', '{}', NULL);
 CREATE TRIGGER t AFTER TRUNCATE ON pg_temp.staged_items FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.pwn();
 CREATE TRIGGER t2 BEFORE INSERT ON pg_temp.inventory_pending FOR EACH ROW EXECUTE FUNCTION pg_temp.pwn();
@@ -109,13 +115,15 @@ SELECT regress_atk.try(format('SELECT inventory.complete_policy_type(%s, %L, %L,
 SELECT inventory.finish_sync_run(:run_a, 'succeeded') AS finish_with_caller_tables;
 SELECT * FROM regress_atk.escalated();
 -- A view or a rule-carrying table in staging's place changes nothing either.
-DROP TABLE pg_temp.staged_items;
+DROP TABLE staged_items;
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE TEMP VIEW staged_items AS
 SELECT 'deviceConfiguration'::text AS policy_type, pg_temp.pwn_value() AS external_id,
        'v'::text AS display_name, '{}'::jsonb AS meta_jsonb, NULL::text AS content_hash;
+RESET client_min_messages;
 SELECT regress_atk.try(format('SELECT inventory.begin_sync_run(%L, %L)', :'ta', :'sel')) AS begin_with_caller_view;
-DROP VIEW pg_temp.staged_items;
-DROP TABLE pg_temp.inventory_pending, pg_temp.inventory_run_seen;
+DROP VIEW staged_items;  -- unqualified: Citus resolves no pg_temp in DROP
+DROP TABLE inventory_pending, inventory_run_seen;
 -- A fresh begin works, and DISCARD TEMP mid-run loses the run, not the role.
 SELECT inventory.begin_sync_run(:'ta', :'sel') AS run_a2 \gset
 INSERT INTO pg_temp.staged_items VALUES ('deviceConfiguration', 'a-1', 'A one', '{}', NULL);
@@ -124,6 +132,7 @@ DISCARD TEMP;
 CREATE TEMP TABLE staged_items (policy_type text, external_id text, display_name text, meta_jsonb jsonb, content_hash text);
 CREATE TEMP TABLE inventory_run_seen (policy_type text NOT NULL, item_id bigint NOT NULL);
 CREATE TEMP TABLE inventory_pending (policy_type text NOT NULL, external_id text NOT NULL, display_name text, meta_jsonb jsonb NOT NULL, content_hash text);
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE FUNCTION pg_temp.pwn() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_user <> session_user THEN
@@ -131,6 +140,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+RESET client_min_messages;
 CREATE TRIGGER t AFTER TRUNCATE ON pg_temp.staged_items FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.pwn();
 SELECT regress_atk.try(format('CALL inventory.apply_staged(%s)', :run_a2)) AS apply_after_discard;
 SELECT inventory.finish_sync_run(:run_a2, 'succeeded') AS finish_after_discard;

@@ -11,6 +11,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 CREATE TABLE regress.run_label (label text PRIMARY KEY, id bigint NOT NULL);
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE VIEW regress.items AS
 SELECT i.tenant_id, i.policy_type, i.external_id, i.display_name,
        f.label AS first_seen, l.label AS last_seen,
@@ -19,6 +20,7 @@ SELECT i.tenant_id, i.policy_type, i.external_id, i.display_name,
   FROM inventory.inventory_items i
   LEFT JOIN regress.run_label f ON f.id = i.first_seen_run_id
   LEFT JOIN regress.run_label l ON l.id = i.last_seen_run_id;
+RESET client_min_messages;
 
 \set t1 '00000000-0000-4000-8000-0000000000a1'
 \set sel '{"policy_types": ["deviceConfiguration", "configurationPolicy"]}'
@@ -38,10 +40,11 @@ SELECT count(*) AS runs_after_bad_input FROM inventory.inventory_sync_runs;
 SELECT count(*) AS advisory_locks_after_bad_input FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
 -- A run starts: canonical selection stored, run lock held by this session.
+SELECT pg_backend_pid() AS my_pid \gset
 SELECT inventory.begin_sync_run(:'t1', :'sel', '6f9619ff-8b86-d011-b42d-00c04fc964ff') AS r1 \gset
 INSERT INTO regress.run_label VALUES ('r1', :r1);
 SELECT status, selection_payload, policy_types, selection_hash = inventory.selection_hash(:'sel') AS hash_ok,
-       correlation_id, owner_role = current_user AS owner_ok, owner_pid = pg_backend_pid() AS pid_ok, finished_at IS NULL AS open
+       correlation_id, owner_role = current_user AS owner_ok, owner_pid = :my_pid AS pid_ok, finished_at IS NULL AS open
   FROM inventory.inventory_sync_runs WHERE id = :r1;
 SELECT count(*) AS run_lock_held FROM pg_locks
  WHERE locktype = 'advisory' AND objsubid = 29801 AND pid = pg_backend_pid() AND granted

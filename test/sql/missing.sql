@@ -31,12 +31,14 @@ RETURNS jsonb LANGUAGE sql AS $$
                               'content_hash', encode(sha256(convert_to(external_id || content, 'UTF8')), 'hex'))
 $$;
 CREATE TABLE IF NOT EXISTS regress.run_label (label text PRIMARY KEY, id bigint NOT NULL);
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE OR REPLACE VIEW regress.missing AS
 SELECT m.tenant_id, m.selection_hash, m.policy_type, m.external_id, l.label AS last_seen, lr.label AS latest_run,
        m.latest_run_status, m.confidence, m.low_confidence_reasons, m.state
   FROM inventory.missing_items m
   LEFT JOIN regress.run_label l ON l.id = m.last_seen_run_id
   LEFT JOIN regress.run_label lr ON lr.id = m.latest_run_id;
+RESET client_min_messages;
 
 \set t2 '00000000-0000-4000-8000-0000000000b2'
 \set t3 '00000000-0000-4000-8000-0000000000b3'

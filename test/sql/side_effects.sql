@@ -6,6 +6,7 @@ CREATE TABLE public.policy_snapshots (id serial PRIMARY KEY, body jsonb);
 CREATE TABLE public.policy_backups (id serial PRIMARY KEY, body jsonb);
 -- Rows the current transaction wrote (inserted or updated), per table, in
 -- every non-temporary schema.
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
 CREATE FUNCTION pg_temp.written_here() RETURNS TABLE (relation text, rows_written bigint) LANGUAGE plpgsql AS $$
 DECLARE r record; n bigint;
 BEGIN
@@ -17,6 +18,7 @@ BEGIN
         IF n > 0 THEN relation := r.rel::text; rows_written := n; RETURN NEXT; END IF;
     END LOOP;
 END $$;
+RESET client_min_messages;
 \set t '00000000-0000-4000-8000-0000000000e1'
 \set sel '{"policy_types": ["deviceConfiguration", "mobileApp"]}'
 
