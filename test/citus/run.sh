@@ -393,6 +393,38 @@ if want shards; then
   fi
 fi
 
+# ---------------------------------------------------------------- bench (on request only)
+# CITUS_ONLY=bench: the same sync of many tenants (CITUS_BENCH_TENANTS,
+# default 100, each with CITUS_BENCH_ITEMS items in each of 3 types, default
+# 200) on the Citus cluster and on the plain cluster, one fetcher run each
+# (4 tenants in parallel), timed. Prints the ratio; checks only that both
+# runs succeed (timing belongs to benchmarks, not to tests).
+if [ -n "${CITUS_ONLY:-}" ] && want bench; then
+  CASE=bench
+  n_t=${CITUS_BENCH_TENANTS:-100}
+  n_i=${CITUS_BENCH_ITEMS:-200}
+  mapfile -t TENANTS < <(for ((i = 1; i <= n_t; i++)); do printf 'b%07x-0000-4000-8000-%012x\n' "$i" "$i"; done)
+  printf '%s\n' "$HARNESS_MOCK_SECRET" >"$SECRET_FILE"
+  [ -n "${MOCK_URL:-}" ] || start_mock mock --foreign-port 0 --tenants 0 || { fail "the mock starts"; harness_summary; exit 1; }
+  for t in "${TENANTS[@]}"; do set_items "$t" $DC "$n_i"; set_items "$t" $CP "$n_i"; set_items "$t" $MA "$n_i"; done
+  if [ $DISTRIBUTED = 1 ] && citus_db citus_bench; then
+    psql_plain postgres "CREATE DATABASE plain_bench" >/dev/null && psql_plain plain_bench "CREATE EXTENSION tenant_inventory" >/dev/null
+    declare -A took=()
+    for target in citus plain; do
+      if [ $target = citus ]; then conn="host=$PGHOST port=$PGPORT user=postgres dbname=citus_bench"
+      else conn="host=$PLAIN_PGHOST port=$PLAIN_PGPORT user=postgres dbname=plain_bench"; fi
+      t0=$(date +%s.%N)
+      sync_all "bench-$target" "$conn"
+      took[$target]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+      expect_eq "$n_t tenants synced on $target (fetcher exit)" "$RC" 0
+    done
+    say "  bench: $n_t tenants x 3 types x $n_i items, one fetcher run (4 tenants in parallel):"
+    say "  bench:   Citus (coordinator + 2 workers, one machine) ${took[citus]} s, plain PostgreSQL ${took[plain]} s, ratio $(awk -v a="${took[citus]}" -v b="${took[plain]}" 'BEGIN { printf "%.2f", a / b }')x"
+  else
+    fail "bench database" "$(first_error "$WORK/citus_bench.setup.log" 2>/dev/null)"
+  fi
+fi
+
 say ""
 say "citus: finished in $((SECONDS - T0)) s"
 harness_summary
