@@ -89,7 +89,7 @@ BEGIN
                    'inventory.inventory_sync_runs, inventory.inventory_sync_run_types, '
                    'inventory.policy_types, inventory.meta_keys, inventory.tenant_access TO %I', role);
     EXECUTE format('GRANT EXECUTE ON FUNCTION inventory.missing_items(uuid, jsonb), '
-                   'inventory.visible_tenants(), inventory.tenant_role(uuid), inventory._tenant_roles(), '
+                   'inventory.visible_tenants(), '
                    'inventory.canonical_json(jsonb), inventory.selection_hash(jsonb), '
                    'inventory.filter_meta(jsonb), inventory.filter_meta(jsonb, jsonb) TO %I', role);
 END

@@ -16,8 +16,6 @@ BEGIN
                     WHERE c.oid = 'inventory.tenant_access_0_1_0'::regclass AND a.privilege_type = 'SELECT'
                       AND a.grantee <> 0 AND a.grantee <> c.relowner LOOP
         EXECUTE pg_catalog.format('GRANT SELECT ON inventory.tenant_access TO %s', v_grant.grantee);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION inventory.tenant_role(uuid), inventory._tenant_roles() TO %s',
-                                  v_grant.grantee);
     END LOOP;
 END
 $$;

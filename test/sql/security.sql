@@ -116,6 +116,15 @@ RESET ROLE;
 SET ROLE regress_tinv_nobody;
 SELECT regress.try('SELECT count(*) FROM inventory.inventory_items') AS no_privileges;
 RESET ROLE;
+-- A reader set up by hand, without grant_reader_role (schema usage and
+-- SELECT on every table and view), sees exactly its tenant everywhere.
+CREATE ROLE regress_tinv_byhand LOGIN;
+GRANT USAGE ON SCHEMA inventory TO regress_tinv_byhand;
+GRANT SELECT ON ALL TABLES IN SCHEMA inventory TO regress_tinv_byhand;
+SELECT inventory.grant_tenant_access('regress_tinv_byhand', :'tb');
+SET ROLE regress_tinv_byhand;
+SELECT * FROM regress.visible();
+RESET ROLE;
 -- The owner sees every tenant.
 SELECT relation, tenants FROM regress.visible() WHERE relation IN ('inventory_items', 'inventory_sync_runs');
 
@@ -153,5 +162,5 @@ BEGIN
                    inventory.tenant_role('00000000-0000-4000-8000-0000000000c2'));
 END
 $$;
-DROP OWNED BY regress_tinv_sync, regress_tinv_reader_a, regress_tinv_team_b, regress_tinv_reader_b, regress_tinv_nobody;
-DROP ROLE regress_tinv_sync, regress_tinv_reader_a, regress_tinv_reader_b, regress_tinv_team_b, regress_tinv_nobody;
+DROP OWNED BY regress_tinv_sync, regress_tinv_reader_a, regress_tinv_team_b, regress_tinv_reader_b, regress_tinv_nobody, regress_tinv_byhand;
+DROP ROLE regress_tinv_sync, regress_tinv_reader_a, regress_tinv_reader_b, regress_tinv_team_b, regress_tinv_nobody, regress_tinv_byhand;
