@@ -1,4 +1,4 @@
-// One entry of a run's error list (SPEC section 9 taxonomy), as sent to
+// One entry of a run's error list (docs/design.md §9 taxonomy), as sent to
 // inventory.finish_sync_run.
 #pragma once
 

@@ -44,7 +44,7 @@ using StoreFactory = std::function<std::unique_ptr<RunStore>()>;
 JobResult run_job(const Job& job, const Settings& settings, Services& services,
                   const StoreFactory& make_store);
 
-// Run status of SPEC section 9: "failed" when a fatal error occurred or no
+// Run status of docs/design.md §9: "failed" when a fatal error occurred or no
 // type is complete; "succeeded" when every type is complete and nothing was
 // recorded as an error; "partial" otherwise.
 std::string decide_run_status(const std::vector<TypeOutcome>& outcomes, bool fatal, size_t error_count);
@@ -54,7 +54,7 @@ std::string decide_run_status(const std::vector<TypeOutcome>& outcomes, bool fat
 // were left out).
 nlohmann::json build_error_list(const std::vector<ErrorRecord>& errors, size_t max = 100);
 
-// Overall exit code for the job results (SPEC section 9): 2 if any job had a
+// Overall exit code for the job results (docs/design.md §9): 2 if any job had a
 // configuration error, else 1 if any run was partial or failed, else 75 if
 // any was skipped because a run was in progress, else 0.
 int exit_code_for(const std::vector<JobResult>& results);

@@ -1,4 +1,4 @@
-// The extension's run lifecycle (SPEC section 6), as the fetcher calls it.
+// The extension's run lifecycle (docs/design.md §6), as the fetcher calls it.
 // RunStore is an interface so the run driver can be tested with a fake.
 #pragma once
 
