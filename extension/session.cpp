@@ -80,9 +80,9 @@ struct Binding {
 Binding s_bound;  // the session's run
 
 // Per transaction: what to undo on abort or finish on commit.
-constexpr int kMaxTaken = 32;
-LOCKTAG x_taken[kMaxTaken];  // run locks taken by this transaction
+LOCKTAG* x_taken = nullptr;  // run locks taken by this transaction (TopMemoryContext)
 int x_ntaken = 0;
+int x_captaken = 0;
 bool x_changed = false;      // s_bound changed in this transaction
 Binding x_before;            // s_bound as it was at the first change
 bool x_release = false;      // release x_release_tag at commit
@@ -218,9 +218,13 @@ Datum tinv_run_lock(PG_FUNCTION_ARGS) {
   if (LockHeldByMe(&tag, ExclusiveLock)) PG_RETURN_BOOL(true);
   if (!take) PG_RETURN_BOOL(false);
   ensure_callback();
-  if (x_ntaken >= kMaxTaken)
-    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("too many run locks taken in one transaction")));
+  if (x_ntaken == x_captaken) {  // room first: once the lock is taken, nothing may fail
+    int cap = x_captaken == 0 ? 16 : 2 * x_captaken;
+    x_taken = static_cast<LOCKTAG*>(
+        x_taken == nullptr ? MemoryContextAlloc(TopMemoryContext, sizeof(LOCKTAG) * static_cast<size_t>(cap))
+                           : repalloc(x_taken, sizeof(LOCKTAG) * static_cast<size_t>(cap)));
+    x_captaken = cap;
+  }
   if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) PG_RETURN_BOOL(false);
   x_taken[x_ntaken++] = tag;
   PG_RETURN_BOOL(true);

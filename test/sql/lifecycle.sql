@@ -221,6 +221,18 @@ SELECT pg_advisory_unlock_all();
 SELECT inventory.reap_abandoned_runs() AS reaped;
 SELECT status, error_codes FROM inventory.inventory_sync_runs WHERE id = :r10;
 SELECT inventory.reap_abandoned_runs() AS reaped_again;
+-- Many at once (each reaped run's lock is held until the end of the reap).
+DO $$
+BEGIN
+    FOR i IN 1 .. 40 LOOP
+        PERFORM inventory.begin_sync_run('00000000-0000-4000-8000-0000000000a1',
+                                         jsonb_build_object('policy_types', jsonb_build_array('mobileApp'), 'n', i));
+        PERFORM pg_advisory_unlock_all();
+    END LOOP;
+END
+$$;
+SELECT inventory.reap_abandoned_runs() AS reaped_many;
+SELECT count(*) AS still_running FROM inventory.inventory_sync_runs WHERE status = 'running';
 
 -- Items always reference runs of their own tenant.
 SELECT count(*) AS dangling_references FROM inventory.inventory_items i
