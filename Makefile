@@ -10,7 +10,7 @@ OBJS         = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp)) \
 # (its own steps in sql/upgrade, then every replaceable source again: those
 # files only CREATE OR REPLACE, so each function and view has one home).
 # Released scripts are committed and never edited; built ones are not.
-SQL_REPLACEABLE = sql/src/access.sql sql/src/views.sql sql/src/lifecycle.sql \
+SQL_REPLACEABLE = sql/src/rules.sql sql/src/access.sql sql/src/views.sql sql/src/lifecycle.sql \
                   sql/src/grants.sql sql/src/privileges.sql
 SQL_INSTALL  = sql/src/functions_c.sql sql/src/tables.sql $(SQL_REPLACEABLE)
 SQL_UPGRADE  = sql/src/functions_c.sql sql/upgrade/0.1.0--$(EXTVERSION).sql $(SQL_REPLACEABLE) \

@@ -66,14 +66,17 @@ void require_owner_context(const char* what) {
 // Session state
 // ---------------------------------------------------------------------------
 
-constexpr int kStaging = 3;
-const char* const kStagingNames[kStaging] = {"staged_items", "inventory_run_seen", "inventory_pending"};
+// staged_items and staged_keys are the caller's COPY targets; the other two
+// are the run's private bookkeeping.
+constexpr int kStaging = 4;
+const char* const kStagingNames[kStaging] = {"staged_items", "staged_keys", "inventory_run_seen",
+                                             "inventory_pending"};
 
 struct Binding {
   int64 run_id = 0;  // 0: none
   pg_uuid_t tenant{};
   LOCKTAG tag{};
-  Oid staging[kStaging] = {InvalidOid, InvalidOid, InvalidOid};
+  Oid staging[kStaging] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
   Oid staging_owner = InvalidOid;
 };
 

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <map>
 
+#include "error_record.h"
+#include "mapper.h"
 #include "version.h"
 
 namespace fetch {
@@ -34,6 +36,13 @@ Examples:
   inventory-fetch sync --config tenants.json --metrics-file /var/lib/node_exporter/inventory.prom)";
 
 }  // namespace
+
+std::string limits_json() {
+  nlohmann::json j = {{"external_id_max_bytes", kMaxExternalIdBytes},
+                      {"error_message_max_chars", kMaxErrorMessageChars},
+                      {"errors_max", kMaxStoredErrors}};
+  return j.dump();
+}
 
 std::string usage_error_text(const std::exception& e, const std::vector<std::string>& args) {
   std::string text = e.what();
@@ -91,6 +100,16 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       "into the tenant_inventory PostgreSQL extension, one sync run per tenant and selection.",
       "inventory-fetch"};
   app.set_version_flag("--version", std::string(kFetchVersion));
+  // The limits the fetcher shares with the extension (inventory.limits()):
+  // printed so that a test can compare the two.
+  app.add_flag_callback(
+         "--print-limits",
+         [] {
+           std::cout << limits_json() << "\n";
+           throw CLI::Success();
+         },
+         "Print the limits shared with the extension as JSON and exit")
+      ->trigger_on_parse();
   app.require_subcommand(1);
   // An option given twice takes its last value (wrappers append overrides).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -202,6 +221,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       ->type_name("ROWS")
       ->capture_default_str()
       ->group(g_conc);
+  sync->add_flag("--no-manifest{false}", s.use_manifest,
+                 "Stage every item whole instead of narrow keys for the unchanged ones")
+      ->group(g_conc);
 
   sync->add_option("--log-format", log_format, "text or json")
       ->type_name("FORMAT")
@@ -264,7 +286,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         {"--request-timeout", "request_timeout"},
         {"--request-budget", "request_budget"},
         {"--run-budget", "run_budget"},
-        {"--connect-timeout", "connect_timeout"}};
+        {"--connect-timeout", "connect_timeout"},
+        {"--no-manifest", "manifest"}};
     std::vector<std::string> overrides;
     for (const auto& [opt, key] : cli_to_key) {
       if (sync->count(opt) > 0) overrides.push_back(key);

@@ -21,6 +21,10 @@ struct CommandLine {
 // Configuration errors throw ConfigError.
 CommandLine parse_command_line(const std::vector<std::string>& args);
 
+// {"external_id_max_bytes":...,"error_message_max_chars":...,"errors_max":...}:
+// the fetcher's copies of the limits inventory.limits() reports.
+std::string limits_json();
+
 // A usage error's text without any argument value (option names only).
 std::string usage_error_text(const std::exception& e, const std::vector<std::string>& args);
 

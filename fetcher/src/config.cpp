@@ -180,7 +180,8 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   check_keys(doc,
              {"db", "graph_url", "login_url", "scope", "max_concurrency", "per_tenant_concurrency",
               "parallel_tenants", "batch_size", "page_size", "request_timeout", "request_budget",
-              "run_budget", "connect_timeout", "ca_file", "metrics_file", "defaults", "tenants"},
+              "run_budget", "connect_timeout", "ca_file", "metrics_file", "manifest", "defaults",
+              "tenants"},
              "config");
   auto overridden = [&](const char* key) {
     return std::find(cli_overrides.begin(), cli_overrides.end(), key) != cli_overrides.end();
@@ -221,6 +222,12 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   number("request_budget", s.request_budget_s);
   number("run_budget", s.run_budget_s);
   number("connect_timeout", s.connect_timeout_s);
+  if (!overridden("manifest")) {
+    if (const nlohmann::json* v = get(doc, "manifest")) {
+      if (!v->is_boolean()) throw ConfigError("config: \"manifest\" must be true or false");
+      s.use_manifest = v->get<bool>();
+    }
+  }
 
   CredentialSource defaults;
   nlohmann::json default_selection;

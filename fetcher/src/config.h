@@ -30,6 +30,9 @@ struct Settings {
   int per_tenant_concurrency = 4;
   int parallel_tenants = 4;
   long batch_rows = 5000;
+  // Read the tenant's manifest at run start and stage unchanged items as
+  // narrow keys (docs/design.md §10); false stages every row whole.
+  bool use_manifest = true;
   int page_size = 0;
   double request_timeout_s = 100.0;
   double connect_timeout_s = 10.0;

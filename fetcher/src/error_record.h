@@ -34,6 +34,9 @@ inline constexpr const char* kInternalError = "internal_error";
 }  // namespace codes
 
 inline constexpr size_t kMaxErrorMessageChars = 512;
+// Entries of a run's error list sent to finish_sync_run (the database
+// keeps as many; `inventory-fetch --print-limits` shows both for a check).
+inline constexpr size_t kMaxStoredErrors = 100;
 
 struct ErrorRecord {
   std::string code;

@@ -72,7 +72,7 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
     long page_rows = 0;
     bool refused = false;
     auto flush = [&] {
-      if (batch.rows == 0) return true;
+      if (batch.rows == 0 && batch.key_rows == 0) return true;
       PageBatch b = std::move(batch);
       batch = PageBatch();
       batch.type_index = type_index;
@@ -85,10 +85,23 @@ TypeOutcome enumerate_type(GraphClient& client, const RequestContext& ctx, const
         if (bad_items++ == 0) first_bad = m.problem;
         return true;
       }
-      append_copy_row(batch.copy_text, type.policy_type, m.row);
-      ++batch.rows;
+      const std::string meta = meta_text(m.row.meta);
+      if (cfg.fingerprint_salt) {
+        const RowFingerprint fp =
+            row_fingerprint(*cfg.fingerprint_salt, m.row.display_name, meta, m.row.content_hash);
+        if (cfg.manifest && cfg.manifest->matches(type.policy_type, m.row.external_id, fp)) {
+          append_key_row(batch.key_text, type.policy_type, m.row.external_id, fp);
+          ++batch.key_rows;
+        } else {
+          append_copy_row(batch.copy_text, type.policy_type, m.row, meta, &fp);
+          ++batch.rows;
+        }
+      } else {
+        append_copy_row(batch.copy_text, type.policy_type, m.row, meta, nullptr);
+        ++batch.rows;
+      }
       ++page_rows;
-      if (batch.copy_text.size() >= cfg.batch_bytes || batch.rows >= cfg.batch_rows) {
+      if (batch.bytes() >= cfg.batch_bytes || batch.rows + batch.key_rows >= cfg.batch_rows) {
         if (!flush()) {
           refused = true;
           return false;

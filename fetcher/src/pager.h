@@ -12,6 +12,7 @@
 #include "error_record.h"
 #include "graph_client.h"
 #include "log.h"
+#include "manifest.h"
 #include "mapper.h"
 #include "next_link.h"
 
@@ -19,9 +20,11 @@ namespace fetch {
 
 struct PageBatch {
   size_t type_index = 0;
-  std::string copy_text;  // COPY text lines
+  std::string copy_text;  // COPY text lines for pg_temp.staged_items
   long rows = 0;
-  size_t bytes() const { return copy_text.size(); }
+  std::string key_text;   // narrow lines for pg_temp.staged_keys (manifest hits)
+  long key_rows = 0;
+  size_t bytes() const { return copy_text.size() + key_text.size(); }
 };
 
 // status: "complete" (every page read), "incomplete" (some pages read, then
@@ -45,6 +48,11 @@ struct PagerConfig {
   // True once the run's wall-clock budget is spent (checked before every
   // page); null: no budget.
   std::function<bool()> out_of_time;
+  // With a salt, every full row carries its fingerprint (manifest.h); with
+  // a manifest too, a row the manifest holds with the same fingerprint is
+  // staged as its narrow key. Both outlive the enumeration.
+  const std::string* fingerprint_salt = nullptr;
+  const Manifest* manifest = nullptr;
 };
 
 // Returns false when the writer cannot take more (run stopping).

@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <exception>
+
 namespace fetch {
 
 namespace {
@@ -85,12 +87,9 @@ void PgConn::copy_put(std::string_view data) {
   if (copy_failed_) copy_end();  // reports the server's error
 }
 
-void PgConn::copy_end() {
-  if (!copy_open_) return;
-  copy_open_ = false;
-  if (PQputCopyEnd(c_, copy_failed_ ? "client failed to send COPY data" : nullptr) != 1) {
-    throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
-  }
+void PgConn::drain_results() {
+  // Every result of the statement is read (the connection is then idle);
+  // the first failure is raised.
   PGresult* failed = nullptr;
   while (PGresult* cur = PQgetResult(c_)) {
     if (!failed && PQresultStatus(cur) != PGRES_COMMAND_OK) {
@@ -100,7 +99,40 @@ void PgConn::copy_end() {
     }
   }
   if (failed) throw_result(failed, c_);
+}
+
+void PgConn::copy_end() {
+  if (!copy_open_) return;
+  copy_open_ = false;
+  if (PQputCopyEnd(c_, copy_failed_ ? "client failed to send COPY data" : nullptr) != 1) {
+    throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
+  }
+  drain_results();
   if (copy_failed_) throw PgError("COPY failed: " + trim_message(PQerrorMessage(c_)), "");
+}
+
+void PgConn::copy_out(const std::string& copy_sql, const std::function<void(std::string_view)>& on_line) {
+  copy_end();
+  PGresult* r = PQexec(c_, copy_sql.c_str());
+  if (!r || PQresultStatus(r) != PGRES_COPY_OUT) throw_result(r, c_);
+  PQclear(r);
+  // A throwing callback stops the reading, not the protocol: the rest is
+  // drained so the connection stays usable, then the exception goes on.
+  std::exception_ptr thrown;
+  for (;;) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(c_, &buf, 0);
+    if (n < 0) break;  // -1: done; -2: error, reported by the result below
+    std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, &PQfreemem);
+    if (thrown) continue;
+    try {
+      on_line(std::string_view(buf, static_cast<size_t>(n)));
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+  }
+  drain_results();
+  if (thrown) std::rethrow_exception(thrown);
 }
 
 }  // namespace fetch

@@ -1,7 +1,8 @@
 // Thin RAII wrapper over one libpq connection: parameterized statements and
-// COPY FROM STDIN. Errors carry the SQLSTATE.
+// COPY FROM STDIN / TO STDOUT. Errors carry the SQLSTATE.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -56,10 +57,14 @@ class PgConn {
   void copy_begin(const std::string& copy_sql);
   void copy_put(std::string_view data);
   void copy_end();
+  // COPY ... TO STDOUT: `on_line` gets each row (text format, with its
+  // newline) as it arrives, so memory does not grow with the result.
+  void copy_out(const std::string& copy_sql, const std::function<void(std::string_view)>& on_line);
   bool copy_open() const { return copy_open_; }
   bool healthy() const;
 
  private:
+  void drain_results();
   pg_conn* c_ = nullptr;
   bool copy_open_ = false;
   bool copy_failed_ = false;

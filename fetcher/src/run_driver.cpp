@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <set>
 #include <thread>
 #include <variant>
 
 #include "bounded_queue.h"
+#include "manifest.h"
 #include "uuid.h"
 
 namespace fetch {
@@ -211,6 +214,44 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     }
   }
 
+  // The manifest (docs/design.md §10): what the database holds for this
+  // tenant, so that an item whose row would not change is staged as its
+  // narrow key. An extension without it (an older version) gets whole rows.
+  std::string fp_salt;
+  bool have_salt = false;
+  std::optional<Manifest> manifest;
+  if (!fatal) {
+    DbTimer timer(db_seconds);
+    try {
+      if (store->has_manifest()) {
+        fp_salt = store->fingerprint_salt();
+        have_salt = true;
+        if (settings.use_manifest) {
+          manifest.emplace(std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32));
+          std::string scratch_type, scratch_id;
+          long bad_lines = 0;
+          store->read_manifest(result.run_id, [&](std::string_view line) {
+            if (!add_manifest_line(*manifest, line, scratch_type, scratch_id)) ++bad_lines;
+          });
+          manifest->seal();
+          log.debug("manifest read", fields({{"items", static_cast<long>(manifest->size())},
+                                             {"bytes", static_cast<long>(manifest->bytes())},
+                                             {"unreadable", bad_lines}}));
+        }
+      }
+    } catch (const PgError& e) {
+      // Whole rows are always correct, only slower.
+      manifest.reset();
+      log.warn("cannot read the manifest; staging every item whole",
+               fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+      if (e.sqlstate() == "55000") {
+        errors.push_back(db_error(std::string("reading the manifest: ") + e.what(), e.sqlstate()));
+        fatal = true;
+        fenced = true;
+      }
+    }
+  }
+
   // 2. Pagers and the writer.
   StopToken run_stop(&sv.process_stop);
   // Why the run stopped itself (auth_failed, db_error): pagers interrupted by
@@ -259,6 +300,8 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     std::atomic<size_t> next_type{0};
     PagerConfig pcfg;
     pcfg.page_size = settings.page_size;
+    if (have_salt) pcfg.fingerprint_salt = &fp_salt;
+    if (manifest) pcfg.manifest = &*manifest;
     if (settings.run_budget_s > 0) {
       const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::chrono::duration<double>(settings.run_budget_s));
@@ -336,8 +379,34 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       }
       open_rows = 0;
     };
+    // Narrow keys wait here (at most kKeyBufferBytes) and go in one COPY of
+    // their own before the type completes: they need no apply_staged, and a
+    // page mixing whole rows and keys does not switch COPY twice.
+    std::string pending_keys;
+    auto flush_keys = [&] {
+      if (pending_keys.empty() || db_broken) {
+        pending_keys.clear();
+        return;
+      }
+      DbTimer timer(db_seconds);
+      try {
+        store->stage_keys_put(pending_keys);
+        store->stage_end();
+        copy_open = false;
+        staged_since_apply += open_rows;
+        open_rows = 0;
+      } catch (const PgError& e) {
+        db_fail(e, "COPY");
+      }
+      pending_keys.clear();
+    };
     auto put = [&](const PageBatch& b) {
       if (db_broken) return;
+      if (!b.key_text.empty()) {
+        pending_keys += b.key_text;
+        if (pending_keys.size() >= kKeyBufferBytes) flush_keys();
+      }
+      if (b.rows == 0 || db_broken) return;
       DbTimer timer(db_seconds);
       try {
         store->stage_put(b.copy_text);
@@ -386,6 +455,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                          o.errors.end());
         }
       }
+      flush_keys();
       apply();
       if (!db_broken) {
         DbTimer timer(db_seconds);

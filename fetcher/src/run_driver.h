@@ -22,6 +22,8 @@ namespace fetch {
 
 // COPY text waiting for a tenant's writer, at most (bytes).
 inline constexpr size_t kQueueBytes = 16u << 20;
+// Narrow manifest keys the writer collects before it COPYs them.
+inline constexpr size_t kKeyBufferBytes = 4u << 20;
 
 enum class JobStatus { Succeeded, Partial, Failed, Skipped, ConfigError };
 const char* job_status_name(JobStatus s);
@@ -52,7 +54,7 @@ std::string decide_run_status(const std::vector<TypeOutcome>& outcomes, bool fat
 // The errors for finish_sync_run: run-wide codes (auth_failed, cancelled,
 // db_error) kept once, at most `max` entries (the last one then says how many
 // were left out).
-nlohmann::json build_error_list(const std::vector<ErrorRecord>& errors, size_t max = 100);
+nlohmann::json build_error_list(const std::vector<ErrorRecord>& errors, size_t max = kMaxStoredErrors);
 
 // Overall exit code for the job results (docs/design.md §9): 2 if any job had a
 // configuration error, else 1 if any run was partial or failed, else 75 if

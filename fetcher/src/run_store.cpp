@@ -55,28 +55,72 @@ namespace {
 const char* kCopySql =
     "COPY pg_temp.staged_items (policy_type, external_id, display_name, meta_jsonb, content_hash) "
     "FROM STDIN";
+const char* kCopyFpSql =
+    "COPY pg_temp.staged_items (policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp) "
+    "FROM STDIN";
+const char* kCopyKeysSql = "COPY pg_temp.staged_keys (policy_type, external_id, row_fp) FROM STDIN";
+}  // namespace
+
+void PgRunStore::copy_to(Copy target) {
+  if (copy_ == target && conn_.copy_open()) return;
+  copy_ = Copy::None;
+  conn_.copy_end();
+  if (target == Copy::None) return;
+  conn_.copy_begin(target == Copy::Keys ? kCopyKeysSql : fingerprints_ ? kCopyFpSql : kCopySql);
+  copy_ = target;
 }
 
 void PgRunStore::stage(std::string_view copy_text) {
-  conn_.copy_end();
-  conn_.copy_in(kCopySql, copy_text);
+  copy_to(Copy::None);
+  conn_.copy_in(fingerprints_ ? kCopyFpSql : kCopySql, copy_text);
 }
 
 void PgRunStore::stage_put(std::string_view copy_text) {
-  if (!conn_.copy_open()) conn_.copy_begin(kCopySql);
+  copy_to(Copy::Items);
   conn_.copy_put(copy_text);
 }
 
-void PgRunStore::stage_end() { conn_.copy_end(); }
+void PgRunStore::stage_keys_put(std::string_view copy_text) {
+  copy_to(Copy::Keys);
+  conn_.copy_put(copy_text);
+}
+
+void PgRunStore::stage_end() { copy_to(Copy::None); }
+
+bool PgRunStore::has_manifest() {
+  copy_to(Copy::None);
+  PgResult r = conn_.exec(
+      "SELECT pg_catalog.to_regprocedure('inventory.sync_manifest(bigint)') IS NOT NULL "
+      "AND pg_catalog.to_regprocedure('inventory.fingerprint_salt()') IS NOT NULL");
+  return r.rows() == 1 && r.get(0, 0) == "t";
+}
+
+std::string PgRunStore::fingerprint_salt() {
+  copy_to(Copy::None);
+  PgResult r = conn_.exec("SELECT inventory.fingerprint_salt()");
+  if (r.rows() != 1 || r.is_null(0, 0)) throw PgError("fingerprint_salt returned nothing", "");
+  // From here on, whole rows carry their fingerprint.
+  fingerprints_ = true;
+  return r.get(0, 0);
+}
+
+void PgRunStore::read_manifest(long long run_id, const std::function<void(std::string_view)>& on_line) {
+  copy_to(Copy::None);
+  // The run id is a number this process got from begin_sync_run; COPY
+  // takes no parameters.
+  conn_.copy_out("COPY (SELECT policy_type, external_id, row_fp FROM inventory.sync_manifest(" +
+                     std::to_string(run_id) + "::bigint)) TO STDOUT",
+                 on_line);
+}
 
 void PgRunStore::apply(long long run_id) {
-  conn_.copy_end();
+  copy_to(Copy::None);
   conn_.exec("CALL inventory.apply_staged($1::bigint)", {std::to_string(run_id)});
 }
 
 void PgRunStore::complete_type(long long run_id, const std::string& policy_type, const std::string& status,
                                int pages, long items_seen, const std::string& error_code) {
-  conn_.copy_end();
+  copy_to(Copy::None);
   PgParams p = {std::to_string(run_id), policy_type, status, std::to_string(pages),
                 std::to_string(items_seen)};
   p.push_back(error_code.empty() ? std::nullopt : std::optional<std::string>(error_code));
@@ -85,7 +129,7 @@ void PgRunStore::complete_type(long long run_id, const std::string& policy_type,
 }
 
 void PgRunStore::finish(long long run_id, const std::string& status, const nlohmann::json& errors) {
-  conn_.copy_end();
+  copy_to(Copy::None);
   conn_.exec("SELECT inventory.finish_sync_run($1::bigint, $2::text, $3::jsonb)",
              {std::to_string(run_id), status,
               errors.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});

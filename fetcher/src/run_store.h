@@ -2,8 +2,10 @@
 // RunStore is an interface so the run driver can be tested with a fake.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,24 @@ class RunStore {
   // each put is a COPY of its own.
   virtual void stage_put(std::string_view copy_text) { stage(copy_text); }
   virtual void stage_end() {}
+
+  // The manifest (docs/design.md §10: a re-sync costs what changed), asked
+  // right after begin_run. False when the extension has no
+  // inventory.sync_manifest (an older version): rows are then staged
+  // whole and without a fingerprint.
+  virtual bool has_manifest() { return false; }
+  // inventory.fingerprint_salt(), read once per run.
+  virtual std::string fingerprint_salt() { return {}; }
+  // Streams the run's manifest: each line of COPY (SELECT policy_type,
+  // external_id, row_fp FROM inventory.sync_manifest(run)) TO STDOUT.
+  virtual void read_manifest(long long /*run_id*/, const std::function<void(std::string_view)>& /*on_line*/) {}
+  // COPY narrow rows (policy_type, external_id, row_fp) into
+  // pg_temp.staged_keys; like stage_put, the COPY may stay open until
+  // stage_end (or a stage_put, which needs the other COPY).
+  virtual void stage_keys_put(std::string_view /*copy_text*/) {
+    throw std::logic_error("this store cannot stage narrow keys");
+  }
+
   virtual void apply(long long run_id) = 0;
   virtual void complete_type(long long run_id, const std::string& policy_type, const std::string& status,
                              int pages, long items_seen, const std::string& error_code) = 0;
@@ -46,6 +66,10 @@ class PgRunStore final : public RunStore {
   void stage(std::string_view copy_text) override;
   void stage_put(std::string_view copy_text) override;
   void stage_end() override;
+  bool has_manifest() override;
+  std::string fingerprint_salt() override;
+  void read_manifest(long long run_id, const std::function<void(std::string_view)>& on_line) override;
+  void stage_keys_put(std::string_view copy_text) override;
   void apply(long long run_id) override;
   void complete_type(long long run_id, const std::string& policy_type, const std::string& status, int pages,
                      long items_seen, const std::string& error_code) override;
@@ -53,7 +77,12 @@ class PgRunStore final : public RunStore {
   nlohmann::json run_row(long long run_id) override;
 
  private:
+  enum class Copy { None, Items, Keys };
+  void copy_to(Copy target);
+
   PgConn conn_;
+  bool fingerprints_ = false;  // whole rows carry row_fp (once fingerprint_salt was read)
+  Copy copy_ = Copy::None;     // which COPY is open
 };
 
 // A PostgreSQL text[] literal for `items`.

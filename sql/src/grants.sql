@@ -69,12 +69,13 @@ BEGIN
                    'inventory.complete_policy_type(bigint, text, text, integer, integer, text), '
                    'inventory.finish_sync_run(bigint, text, jsonb), '
                    'inventory.canonical_json(jsonb), inventory.selection_hash(jsonb), '
-                   'inventory.sync_lock_key(uuid, text), inventory.redact_secrets(text) TO %I', role);
+                   'inventory.sync_lock_key(uuid, text), inventory.redact_secrets(text), '
+                   'inventory.sync_manifest(bigint), inventory.fingerprint_salt(), inventory.limits() TO %I', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE inventory.apply_staged(bigint) TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION inventory.grant_sync_role(name) IS
-'Gives a role what inventory-fetch needs and nothing more: EXECUTE on the run lifecycle and hashing functions and SELECT on the policy type registry. INSERT on its session''s staging table comes with begin_sync_run. Grant it tenants with grant_tenant_access.';
+'Gives a role what inventory-fetch needs and nothing more: EXECUTE on the run lifecycle, manifest and hashing functions and SELECT on the policy type registry. INSERT on its session''s staging tables comes with begin_sync_run. Grant it tenants with grant_tenant_access.';
 
 CREATE OR REPLACE FUNCTION inventory.grant_reader_role(role name) RETURNS void
     LANGUAGE plpgsql

@@ -146,7 +146,7 @@ BEGIN
     SELECT string_agg(c.relname, ', ' ORDER BY c.relname) INTO v_foreign
       FROM pg_catalog.pg_class c
      WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()
-       AND c.relname IN ('staged_items', 'inventory_run_seen', 'inventory_pending')
+       AND c.relname IN ('staged_items', 'staged_keys', 'inventory_run_seen', 'inventory_pending')
        AND (c.relowner <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
             OR c.relkind <> 'r' OR c.relhastriggers OR c.relhasrules OR c.relrowsecurity
             OR c.relchecks > 0 OR c.relhasindex);
@@ -161,7 +161,15 @@ BEGIN
             external_id  text,
             display_name text,
             meta_jsonb   jsonb,
-            content_hash text
+            content_hash text,
+            row_fp       text
+        );
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.staged_keys') IS NULL THEN
+        CREATE TEMP TABLE staged_keys (
+            policy_type  text,
+            external_id  text,
+            row_fp       text
         );
     END IF;
     IF pg_catalog.to_regclass('pg_temp.inventory_run_seen') IS NULL THEN
@@ -176,18 +184,21 @@ BEGIN
             external_id  text NOT NULL,
             display_name text,
             meta_jsonb   jsonb NOT NULL,
-            content_hash text
+            content_hash text,
+            row_fp       text,
+            dropped      integer NOT NULL DEFAULT 0
         );
     END IF;
-    TRUNCATE pg_temp.staged_items, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
+    TRUNCATE pg_temp.staged_items, pg_temp.staged_keys, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
     IF caller <> current_user
-       AND NOT pg_catalog.has_table_privilege(caller, 'pg_temp.staged_items', 'INSERT') THEN
-        EXECUTE pg_catalog.format('GRANT INSERT ON pg_temp.staged_items TO %I', caller);
+       AND NOT (pg_catalog.has_table_privilege(caller, 'pg_temp.staged_items', 'INSERT')
+                AND pg_catalog.has_table_privilege(caller, 'pg_temp.staged_keys', 'INSERT')) THEN
+        EXECUTE pg_catalog.format('GRANT INSERT ON pg_temp.staged_items, pg_temp.staged_keys TO %I', caller);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION inventory._prepare_staging(name) IS
-'Internal: creates or empties pg_temp.staged_items (the COPY target) and the run''s private bookkeeping tables, as the extension owner; refuses tables of those names that begin_sync_run did not create.';
+'Internal: creates or empties pg_temp.staged_items and pg_temp.staged_keys (the COPY targets) and the run''s private bookkeeping tables, as the extension owner; refuses tables of those names that begin_sync_run did not create.';
 
 -- Marks the running runs of (tenant, selection) failed with run_abandoned.
 -- The caller holds their run lock, so their sessions are gone.
@@ -223,27 +234,73 @@ COMMENT ON FUNCTION inventory._abandon_runs(uuid, text) IS
 'Internal: marks the running runs of a tenant and selection failed with run_abandoned (the caller holds their run lock); returns how many.';
 
 CREATE OR REPLACE FUNCTION inventory._staged_row_problem(policy_type text, external_id text, content_hash text,
-                                             run_types text[], done_types text[]) RETURNS text
+                                             row_fp text, run_types text[], done_types text[]) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE
              WHEN external_id IS NULL OR external_id = '' THEN 'empty external_id'
              -- A key a B-tree cannot hold would fail the whole batch (54000).
-             WHEN octet_length(external_id) > 1024 THEN 'external_id longer than 1024 bytes'
+             WHEN octet_length(external_id) > inventory._limit('external_id_max_bytes')
+               THEN 'external_id longer than ' || inventory._limit('external_id_max_bytes') || ' bytes'
              WHEN policy_type IS NULL OR NOT policy_type = ANY (run_types)
                THEN 'policy type not in the run''s selection'
              WHEN policy_type = ANY (done_types) THEN 'policy type already completed in this run'
              WHEN content_hash IS NOT NULL
                   AND (length(content_hash) <> 64 OR content_hash ~ '[^0-9a-fA-F]')
                THEN 'content_hash is not 64 hex digits'
+             WHEN row_fp IS NOT NULL AND (length(row_fp) <> 32 OR row_fp ~ '[^0-9a-f]')
+               THEN 'row_fp is not 32 lower-case hex digits'
            END
 $$;
-COMMENT ON FUNCTION inventory._staged_row_problem(text, text, text, text[], text[]) IS
-'Internal: why a staged row cannot be applied (NULL when it can): empty or over-long (> 1024 bytes) external_id, a policy type outside the run''s selection or already completed, a malformed content hash.';
+COMMENT ON FUNCTION inventory._staged_row_problem(text, text, text, text, text[], text[]) IS
+'Internal: why a staged row or key cannot be applied (NULL when it can): empty or over-long external_id (inventory.limits()), a policy type outside the run''s selection or already completed, a malformed content hash or fingerprint.';
 
--- Applies every row of pg_temp.staged_items to the run. One set-based
--- statement classifies the rows; only new, changed, returning or late-seen
--- items are written. Returns the number of staged rows consumed.
+-- Samples of rejected staged rows or keys, as run errors (at most 5).
+CREATE OR REPLACE FUNCTION inventory._rejected_sample(policy_type text, external_id text, problem text)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT jsonb_build_object('code', 'bad_staged_row', 'policy_type', left(policy_type, 100),
+                              'external_id', left(external_id, 200), 'message', problem)
+$$;
+COMMENT ON FUNCTION inventory._rejected_sample(text, text, text) IS
+'Internal: the run error recorded for a rejected staged row or key.';
+
+-- Adds what one apply or settle step observed to the run's counters, and
+-- samples of the rows it rejected to its errors.
+CREATE OR REPLACE FUNCTION inventory._count_run(p_tenant uuid, p_run_id bigint, p_observed bigint, p_created bigint,
+                                                p_updated bigint, p_dropped bigint, p_rejected bigint,
+                                                p_errors jsonb, p_codes text[])
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_errors jsonb := CASE WHEN p_errors IS NULL OR p_errors = '[]' THEN NULL
+                           ELSE inventory._sanitize_errors(p_errors) END;
+BEGIN
+    UPDATE inventory.inventory_sync_runs r
+       SET items_observed = r.items_observed + p_observed,
+           items_created = r.items_created + p_created,
+           items_updated = r.items_updated + p_updated,
+           items_unchanged = r.items_unchanged + (p_observed - p_created - p_updated),
+           meta_keys_dropped = r.meta_keys_dropped + p_dropped,
+           items_rejected = r.items_rejected + p_rejected,
+           errors = CASE WHEN v_errors IS NOT NULL AND jsonb_array_length(r.errors) < 20
+                         THEN r.errors || v_errors ELSE r.errors END,
+           error_codes = ARRAY(SELECT DISTINCT c FROM unnest(r.error_codes || coalesce(p_codes, '{}')) c ORDER BY c)
+     WHERE r.tenant_id = p_tenant AND r.id = p_run_id;
+END
+$$;
+COMMENT ON FUNCTION inventory._count_run(uuid, bigint, bigint, bigint, bigint, bigint, bigint, jsonb, text[]) IS
+'Internal: adds one step''s counts to its run, with error samples and codes.';
+
+-- Applies every row of pg_temp.staged_items to the run. The batch's good
+-- rows are deduplicated and filtered once into the run's private pending
+-- table; a batch of items the tenant does not hold yet (a first sync) is then
+-- inserted in one statement, with only the primary key's own uniqueness
+-- check; any other batch is classified by primary key and only new, changed,
+-- returning or late-seen items are written. Returns the staged rows consumed.
 CREATE OR REPLACE FUNCTION inventory._apply_staged(v_run inventory.inventory_sync_runs) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
@@ -265,18 +322,22 @@ DECLARE
     v_rows     bigint;
     v_count    bigint;
     v_observed bigint;
-    v_created  bigint;
+    v_created  bigint := 0;
+    v_inserted bigint;
     v_pending  bigint;
-    v_updated  bigint;
+    v_updated  bigint := 0;
     v_written  bigint;
     v_dropped  bigint;
-    v_rejected bigint;
+    v_rejected bigint := 0;
     v_samples  jsonb;
+    v_s_type   text[];
+    v_s_id     text[];
     v_p_type   text[];
     v_p_id     text[];
     v_p_name   text[];
     v_p_meta   jsonb[];
     v_p_hash   text[];
+    v_p_fp     text[];
 BEGIN
     SELECT coalesce(array_agg(t.policy_type), '{}') INTO v_done
       FROM inventory.inventory_sync_run_types t
@@ -303,176 +364,267 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
     v_seq := nextval('inventory.write_seq');
 
-    WITH wm AS MATERIALIZED (
-        SELECT w.policy_type, w.run_id, w.seq FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
-    ), good AS (
-        -- The last row of a key wins; DISTINCT ON keeps filter_meta_counted
-        -- to one call per row.
-        -- Byte order: keys are only compared for equality here, and a sort
-        -- in "C" uses abbreviated keys (a sort in a libc locale does not).
-        SELECT DISTINCT ON (g.policy_type COLLATE "C", g.external_id COLLATE "C")
-               g.policy_type, g.external_id, g.display_name, lower(g.content_hash COLLATE "C") AS content_hash,
-               g.meta_jsonb
-          FROM pg_temp.staged_items g
-         WHERE inventory._staged_row_problem(g.policy_type, g.external_id, g.content_hash, v_types, v_done) IS NULL
-         ORDER BY g.policy_type COLLATE "C", g.external_id COLLATE "C", g.ctid DESC
-    ), good_fm AS (
-        -- One whitelist call per key, its two results as columns (an
-        -- anonymous record crossing CTEs cannot be shipped by Citus).
-        SELECT g.policy_type, g.external_id, g.display_name, g.content_hash, fm.meta, fm.dropped
-          FROM good g
-         CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm
-    ), cls AS (
-        SELECT g.policy_type, g.external_id, g.display_name, g.meta, g.dropped, g.content_hash,
-               i.id AS item_id,
-               (i.id IS NOT NULL AND (
-                   (i.absent_since_run_id IS NOT NULL
-                     AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
-                OR (i.absent_since_run_id IS NULL
-                     AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
-                              THEN w.run_id ELSE i.seen_run_id END <= v_run_id
-                     AND (i.display_name IS DISTINCT FROM g.display_name
-                          OR i.meta_jsonb IS DISTINCT FROM g.meta
-                          OR i.content_hash IS DISTINCT FROM g.content_hash))
-               )) AS needs_write
-          FROM good_fm g
-          -- One primary-key probe per staged row, whatever the statistics say.
-          LEFT JOIN LATERAL (SELECT i.* FROM inventory.item_state i
-                              WHERE i.tenant_id = v_tenant AND i.policy_type = g.policy_type
-                                AND i.external_id = g.external_id OFFSET 0) i ON true
-          LEFT JOIN wm w ON w.policy_type = g.policy_type
-    ), ins AS (
-        INSERT INTO inventory.item_state AS i
-               (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash,
-                first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
-                content_changed_run_id, write_seq)
-        SELECT v_tenant, c.policy_type, c.external_id, c.display_name, c.meta, c.content_hash,
-               v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
-          FROM cls c
-         WHERE c.item_id IS NULL
-         ORDER BY c.policy_type, c.external_id
-        -- Another run of the tenant inserted the item since this statement
-        -- started: record this observation when it is the newer one.
-        ON CONFLICT (tenant_id, policy_type, external_id) DO UPDATE
-           SET display_name = excluded.display_name,
-               meta_jsonb = excluded.meta_jsonb,
-               content_hash = excluded.content_hash,
-               content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
-                                         THEN excluded.content_changed_at ELSE i.content_changed_at END,
-               content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
-                                             THEN excluded.content_changed_run_id ELSE i.content_changed_run_id END,
-               seen_at = excluded.seen_at,
-               seen_run_id = excluded.seen_run_id,
-               write_seq = excluded.write_seq
-         WHERE i.seen_run_id < excluded.seen_run_id AND i.absent_since_run_id IS NULL
-        RETURNING (i.xmax = 0) AS inserted
-    ), seen AS (
-        INSERT INTO pg_temp.inventory_run_seen (policy_type, item_id)
-        SELECT c.policy_type, c.item_id FROM cls c WHERE c.item_id IS NOT NULL
-    ), pend AS (
-        INSERT INTO pg_temp.inventory_pending (policy_type, external_id, display_name, meta_jsonb, content_hash)
-        SELECT c.policy_type, c.external_id, c.display_name, c.meta, c.content_hash
-          FROM cls c WHERE c.needs_write
-    )
-    SELECT (SELECT count(*) FROM cls),
-           (SELECT count(*) FROM ins WHERE inserted),
-           (SELECT count(*) FROM cls WHERE needs_write) + (SELECT count(*) FROM ins WHERE NOT inserted),
-           (SELECT coalesce(sum(dropped), 0) FROM cls)
-      INTO v_observed, v_created, v_updated, v_dropped;
-    SELECT count(*) INTO v_pending FROM pg_temp.inventory_pending;
+    -- The good rows, the last of a key winning, meta filtered once per key.
+    -- Byte order: keys are only compared for equality here, and a sort in
+    -- "C" uses abbreviated keys (a sort in a libc locale does not).
+    TRUNCATE pg_temp.inventory_pending;
+    INSERT INTO pg_temp.inventory_pending
+           (policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp, dropped)
+    SELECT g.policy_type, g.external_id, g.display_name, fm.meta, g.content_hash, g.row_fp, fm.dropped
+      FROM (SELECT DISTINCT ON (s.policy_type COLLATE "C", s.external_id COLLATE "C")
+                   s.policy_type, s.external_id, s.display_name, lower(s.content_hash COLLATE "C") AS content_hash,
+                   s.row_fp, s.meta_jsonb
+              FROM pg_temp.staged_items s
+             WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                                 v_types, v_done) IS NULL
+             ORDER BY s.policy_type COLLATE "C", s.external_id COLLATE "C", s.ctid DESC) g
+     CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm;
+    GET DIAGNOSTICS v_observed = ROW_COUNT;
+    SELECT coalesce(sum(p.dropped), 0) INTO v_dropped FROM pg_temp.inventory_pending p;
 
     -- Rows that cannot be applied are counted and sampled into the run's
     -- errors. Only a batch with fewer good keys than rows (bad rows or
     -- repeated keys) needs the second look.
-    v_rejected := 0;
     IF v_observed < v_rows THEN
         SELECT count(*) INTO v_rejected FROM pg_temp.staged_items s
-         WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, v_types, v_done) IS NOT NULL;
+         WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                             v_types, v_done) IS NOT NULL;
     END IF;
     IF v_rejected > 0 THEN
-        SELECT jsonb_agg(jsonb_build_object('code', 'bad_staged_row', 'policy_type', left(x.policy_type, 100),
-                                            'external_id', left(x.external_id, 200), 'message', x.problem))
-          INTO v_samples
-          FROM (SELECT y.* FROM (SELECT s.policy_type, s.external_id,
+        SELECT jsonb_agg(inventory._rejected_sample(y.policy_type, y.external_id, y.problem)) INTO v_samples
+          FROM (SELECT x.* FROM (SELECT s.policy_type, s.external_id,
                                         inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash,
-                                                                      v_types, v_done) AS problem
-                                   FROM pg_temp.staged_items s) y
-                 WHERE y.problem IS NOT NULL LIMIT 5) x;
+                                                                      s.row_fp, v_types, v_done) AS problem
+                                   FROM pg_temp.staged_items s) x
+                 WHERE x.problem IS NOT NULL LIMIT 5) y;
     END IF;
-
-    IF v_pending > 0 THEN
-        -- The rows to write (as many as changed), as values: on Citus a
-        -- modification cannot join this session's temporary tables.
-        SELECT array_agg(p.policy_type ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
-               array_agg(p.external_id ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
-               array_agg(p.display_name ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
-               array_agg(p.meta_jsonb ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C"),
-               array_agg(p.content_hash ORDER BY p.policy_type COLLATE "C", p.external_id COLLATE "C")
-          INTO v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash
-          FROM pg_temp.inventory_pending p;
-        TRUNCATE pg_temp.inventory_pending;
-        -- Lock them in key order (concurrent runs of a tenant cannot
-        -- deadlock), then write them; the conditions are re-checked on the
-        -- current row versions.
-        PERFORM 1 FROM inventory.item_state i
-          JOIN unnest(v_p_type, v_p_id) k(policy_type, external_id)
-            ON i.policy_type = k.policy_type AND i.external_id = k.external_id
-         WHERE i.tenant_id = v_tenant
-         ORDER BY i.policy_type COLLATE "C", i.external_id COLLATE "C"
-           FOR UPDATE OF i;
-
-        UPDATE inventory.item_state i
-           SET display_name = p.display_name,
-               meta_jsonb = p.meta_jsonb,
-               content_hash = p.content_hash,
-               content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
-                                         THEN v_now ELSE i.content_changed_at END,
-               content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
-                                             THEN v_run_id ELSE i.content_changed_run_id END,
-               seen_at = v_now,
-               seen_run_id = v_run_id,
-               absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
-                                          THEN NULL ELSE i.absent_since_run_id END,
-               write_seq = v_seq
-          FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash)
-               AS p(policy_type, external_id, display_name, meta_jsonb, content_hash)
-          LEFT JOIN inventory.type_watermarks w
-                 ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
-         WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
-           AND i.external_id = p.external_id
-           AND ((i.absent_since_run_id IS NOT NULL
-                  AND (i.absent_since_run_id < v_run_id OR i.seen_run_id < v_run_id))
-             OR (i.absent_since_run_id IS NULL
-                  AND CASE WHEN w.seq > i.write_seq AND w.run_id > i.seen_run_id
-                           THEN w.run_id ELSE i.seen_run_id END <= v_run_id
-                  AND (i.display_name IS DISTINCT FROM p.display_name
-                       OR i.meta_jsonb IS DISTINCT FROM p.meta_jsonb
-                       OR i.content_hash IS DISTINCT FROM p.content_hash)));
-        GET DIAGNOSTICS v_written = ROW_COUNT;
-        -- Rows found not to need the write after all (a concurrent run
-        -- wrote them first) count as unchanged.
-        v_updated := v_updated - (v_pending - v_written);
-    END IF;
-
     TRUNCATE pg_temp.staged_items;
 
-    UPDATE inventory.inventory_sync_runs r
-       SET items_observed = r.items_observed + v_observed,
-           items_created = r.items_created + v_created,
-           items_updated = r.items_updated + v_updated,
-           items_unchanged = r.items_unchanged + (v_observed - v_created - v_updated),
-           meta_keys_dropped = r.meta_keys_dropped + v_dropped,
-           items_rejected = r.items_rejected + v_rejected,
-           errors = CASE WHEN v_rejected > 0 AND jsonb_array_length(r.errors) < 20
-                         THEN r.errors || inventory._sanitize_errors(v_samples) ELSE r.errors END,
-           error_codes = CASE WHEN v_rejected > 0 AND NOT 'bad_staged_row' = ANY (r.error_codes)
-                              THEN r.error_codes || 'bad_staged_row'::text ELSE r.error_codes END
-     WHERE r.tenant_id = v_tenant AND r.id = v_run_id;
+    IF v_observed > 0 THEN
+        -- Does the tenant hold the batch's first keys? If not, the batch is
+        -- taken for new items and inserted as it is; keys that exist after
+        -- all are left to the classification below.
+        SELECT array_agg(p.policy_type), array_agg(p.external_id) INTO v_s_type, v_s_id
+          FROM (SELECT p.policy_type, p.external_id FROM pg_temp.inventory_pending p LIMIT 4) p;
+        IF NOT EXISTS (SELECT 1 FROM inventory.item_state i
+                         JOIN unnest(v_s_type, v_s_id) k(policy_type, external_id)
+                           ON i.policy_type = k.policy_type AND i.external_id = k.external_id
+                        WHERE i.tenant_id = v_tenant) THEN
+            INSERT INTO inventory.item_state AS i
+                   (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp,
+                    first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
+                    content_changed_run_id, write_seq)
+            SELECT v_tenant, p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash, p.row_fp,
+                   v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
+              FROM pg_temp.inventory_pending p
+            ON CONFLICT (tenant_id, policy_type, external_id) DO NOTHING;
+            GET DIAGNOSTICS v_created = ROW_COUNT;
+        END IF;
+    END IF;
+
+    IF v_created < v_observed THEN
+        -- One primary-key probe per row; rows this call has just inserted
+        -- (write_seq = v_seq) are done.
+        WITH wm AS MATERIALIZED (
+            SELECT w.policy_type, w.run_id, w.seq FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
+        ), cls AS (
+            SELECT p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash, p.row_fp,
+                   i.id AS item_id, i.write_seq = v_seq AS just_inserted,
+                   coalesce(i.write_seq <> v_seq
+                            AND inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                                       w.run_id, w.seq, v_run_id,
+                                                       i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
+                                                       p.display_name, p.meta_jsonb, p.content_hash, p.row_fp),
+                            false) AS needs_write
+              FROM pg_temp.inventory_pending p
+              LEFT JOIN LATERAL (SELECT i.* FROM inventory.item_state i
+                                  WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+                                    AND i.external_id = p.external_id OFFSET 0) i ON true
+              LEFT JOIN wm w ON w.policy_type = p.policy_type
+        ), ins AS (
+            INSERT INTO inventory.item_state AS i
+                   (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp,
+                    first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
+                    content_changed_run_id, write_seq)
+            SELECT v_tenant, c.policy_type, c.external_id, c.display_name, c.meta_jsonb, c.content_hash, c.row_fp,
+                   v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
+              FROM cls c
+             WHERE c.item_id IS NULL
+             ORDER BY c.policy_type, c.external_id
+            -- Another run of the tenant inserted the item since this statement
+            -- started: record this observation when it is the newer one.
+            ON CONFLICT (tenant_id, policy_type, external_id) DO UPDATE
+               SET display_name = excluded.display_name,
+                   meta_jsonb = excluded.meta_jsonb,
+                   content_hash = excluded.content_hash,
+                   row_fp = excluded.row_fp,
+                   content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
+                                             THEN excluded.content_changed_at ELSE i.content_changed_at END,
+                   content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM excluded.content_hash
+                                                 THEN excluded.content_changed_run_id ELSE i.content_changed_run_id END,
+                   seen_at = excluded.seen_at,
+                   seen_run_id = excluded.seen_run_id,
+                   write_seq = excluded.write_seq
+             WHERE i.seen_run_id < excluded.seen_run_id AND i.absent_since_run_id IS NULL
+            RETURNING (i.xmax = 0) AS inserted
+        ), seen AS (
+            INSERT INTO pg_temp.inventory_run_seen (policy_type, item_id)
+            SELECT c.policy_type, c.item_id FROM cls c WHERE c.item_id IS NOT NULL AND NOT c.just_inserted
+        )
+        -- The rows to write (as many as changed), as values: on Citus a
+        -- modification cannot join this session's temporary tables.
+        SELECT (SELECT count(*) FROM ins WHERE inserted),
+               (SELECT count(*) FROM ins WHERE NOT inserted),
+               x.n, x.t, x.e, x.d, x.m, x.h, x.f
+          INTO v_inserted, v_written, v_pending, v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp
+          FROM (SELECT count(*) AS n,
+                       array_agg(c.policy_type ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS t,
+                       array_agg(c.external_id ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS e,
+                       array_agg(c.display_name ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS d,
+                       array_agg(c.meta_jsonb ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS m,
+                       array_agg(c.content_hash ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS h,
+                       array_agg(c.row_fp ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS f
+                  FROM cls c WHERE c.needs_write) x;
+        v_created := v_created + v_inserted;
+        v_updated := v_written + v_pending;
+
+        IF v_pending > 0 THEN
+            -- Lock them in key order (concurrent runs of a tenant cannot
+            -- deadlock), then write them; the rule is checked again on the
+            -- current row versions.
+            PERFORM 1 FROM inventory.item_state i
+              JOIN unnest(v_p_type, v_p_id) k(policy_type, external_id)
+                ON i.policy_type = k.policy_type AND i.external_id = k.external_id
+             WHERE i.tenant_id = v_tenant
+             ORDER BY i.policy_type COLLATE "C", i.external_id COLLATE "C"
+               FOR UPDATE OF i;
+
+            UPDATE inventory.item_state i
+               SET display_name = p.display_name,
+                   meta_jsonb = p.meta_jsonb,
+                   content_hash = p.content_hash,
+                   row_fp = p.row_fp,
+                   content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
+                                             THEN v_now ELSE i.content_changed_at END,
+                   content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
+                                                 THEN v_run_id ELSE i.content_changed_run_id END,
+                   seen_at = v_now,
+                   seen_run_id = v_run_id,
+                   absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
+                                              THEN NULL ELSE i.absent_since_run_id END,
+                   write_seq = v_seq
+              FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp)
+                   AS p(policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp)
+              LEFT JOIN inventory.type_watermarks w
+                     ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
+             WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+               AND i.external_id = p.external_id
+               AND inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq, w.run_id, w.seq, v_run_id,
+                                          i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
+                                          p.display_name, p.meta_jsonb, p.content_hash, p.row_fp);
+            GET DIAGNOSTICS v_written = ROW_COUNT;
+            -- Rows found not to need the write after all (a concurrent run
+            -- wrote them first) count as unchanged.
+            v_updated := v_updated - (v_pending - v_written);
+        END IF;
+    END IF;
+    TRUNCATE pg_temp.inventory_pending;
+
+    PERFORM inventory._count_run(v_tenant, v_run_id, v_observed, v_created, v_updated, v_dropped, v_rejected,
+                                 v_samples, CASE WHEN v_rejected > 0 THEN '{bad_staged_row}'::text[] END);
     RETURN v_rows;
 END
 $$;
 COMMENT ON FUNCTION inventory._apply_staged(inventory.inventory_sync_runs) IS
 'Internal: the set-based upsert of pg_temp.staged_items into the run.';
+
+-- The keys staged for one policy type (pg_temp.staged_keys: items the client
+-- found unchanged in inventory.sync_manifest) become the run's observations
+-- of those items, checked against their rows in one join: a key the tenant
+-- does not hold is rejected; a key whose fingerprint no longer matches the
+-- row (another run wrote it since the manifest was read) counts as observed
+-- without content and is reported as stale_staged_key.
+CREATE OR REPLACE FUNCTION inventory._observe_keys(v_run inventory.inventory_sync_runs, v_type text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    SET enable_nestloop = off
+    AS $$
+DECLARE
+    v_tenant   uuid := v_run.tenant_id;
+    v_types    text[] := v_run.policy_types;
+    v_keys     bigint;
+    v_all      bigint;
+    v_found    bigint;
+    v_stale    bigint;
+    v_bad      bigint;
+    v_distinct bigint;
+    v_samples  jsonb;
+BEGIN
+    SELECT count(*) FILTER (WHERE k.policy_type = v_type), count(*) INTO v_keys, v_all FROM pg_temp.staged_keys k;
+    IF v_keys = 0 THEN
+        RETURN;
+    END IF;
+    WITH k AS MATERIALIZED (
+        SELECT DISTINCT ON (k.external_id COLLATE "C") k.external_id, k.row_fp
+          FROM pg_temp.staged_keys k
+         WHERE k.policy_type = v_type AND k.row_fp IS NOT NULL
+           AND inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp, v_types, '{}') IS NULL
+         ORDER BY k.external_id COLLATE "C", k.row_fp COLLATE "C"
+    ), j AS MATERIALIZED (
+        -- A key of a row this run wrote (the item also came whole) adds
+        -- nothing: the whole row was the observation.
+        SELECT k.external_id, k.row_fp, i.id, i.row_fp AS stored_fp,
+               i.seen_run_id = v_run.id AND i.absent_since_run_id IS NULL AS written
+          FROM k LEFT JOIN inventory.item_state i
+            ON i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = k.external_id
+    ), seen AS (
+        INSERT INTO pg_temp.inventory_run_seen (policy_type, item_id)
+        SELECT v_type, j.id FROM j WHERE j.id IS NOT NULL AND NOT j.written
+    )
+    SELECT count(*) FILTER (WHERE j.written IS NOT TRUE), count(j.id) FILTER (WHERE NOT j.written),
+           count(j.id) FILTER (WHERE NOT j.written AND j.stored_fp IS DISTINCT FROM j.row_fp),
+           (SELECT jsonb_agg(inventory._rejected_sample(v_type, u.external_id,
+                                                        'staged key of an item the tenant does not hold'))
+              FROM (SELECT u.external_id FROM j u WHERE u.id IS NULL LIMIT 5) u)
+      INTO v_distinct, v_found, v_stale, v_samples
+      FROM j;
+    -- Malformed keys (repeated keys are not rejected: they collapse).
+    SELECT count(*) INTO v_bad
+      FROM pg_temp.staged_keys k
+     WHERE k.policy_type = v_type
+       AND (k.row_fp IS NULL
+            OR inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp, v_types, '{}') IS NOT NULL);
+    IF v_bad > 0 THEN
+        SELECT coalesce(v_samples, '[]') || coalesce(jsonb_agg(x.s), '[]') INTO v_samples
+          FROM (SELECT inventory._rejected_sample(k.policy_type, k.external_id,
+                           coalesce(inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp,
+                                                                  v_types, '{}'),
+                                    'staged key without row_fp')) AS s
+                  FROM pg_temp.staged_keys k
+                 WHERE k.policy_type = v_type
+                   AND (k.row_fp IS NULL
+                        OR inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp,
+                                                         v_types, '{}') IS NOT NULL)
+                 LIMIT 5) x;
+    END IF;
+    IF v_stale > 0 THEN
+        v_samples := coalesce(v_samples, '[]') || jsonb_build_array(jsonb_build_object(
+            'code', 'stale_staged_key', 'policy_type', v_type, 'count', v_stale,
+            'message', pg_catalog.format('%s staged key(s) named a row written since the manifest was read: counted as observed; the next run stages such items whole', v_stale)));
+    END IF;
+    IF v_keys = v_all THEN
+        TRUNCATE pg_temp.staged_keys;
+    ELSE
+        DELETE FROM pg_temp.staged_keys k WHERE k.policy_type = v_type;
+    END IF;
+    PERFORM inventory._count_run(v_tenant, v_run.id, v_found, 0, 0, 0, (v_distinct - v_found) + v_bad, v_samples,
+                                 array_remove(ARRAY[CASE WHEN v_distinct > v_found OR v_bad > 0 THEN 'bad_staged_row' END,
+                                                    CASE WHEN v_stale > 0 THEN 'stale_staged_key' END], NULL));
+END
+$$;
+COMMENT ON FUNCTION inventory._observe_keys(inventory.inventory_sync_runs, text) IS
+'Internal: turns the keys staged for a policy type into the run''s observations of those items (one join with the type''s rows), rejecting keys of items the tenant does not hold.';
 
 -- Records what run `v_run` observed of one policy type when its enumeration
 -- ends (complete, incomplete or failed).
@@ -492,6 +644,7 @@ DECLARE
 BEGIN
     -- No item of this type is written by anyone else until commit.
     PERFORM inventory._lock_policy_type(v_run.tenant_id, v_type, true);
+    PERFORM inventory._observe_keys(v_run, v_type);
     SELECT * INTO v_w FROM inventory.type_watermarks w
      WHERE w.tenant_id = v_run.tenant_id AND w.policy_type = v_type;
     v_seq := nextval('inventory.write_seq');
@@ -502,29 +655,30 @@ BEGIN
         -- first (an anti-join with what the run saw), then written by key: on
         -- Citus a modification cannot look into this session's temporary
         -- tables from a subquery.
+        TRUNCATE pg_temp.inventory_pending;
         INSERT INTO pg_temp.inventory_pending (policy_type, external_id, meta_jsonb)
         SELECT v_type, x.external_id, '{}'::jsonb
           FROM (SELECT i.id, i.external_id FROM inventory.item_state i
                  WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
                    AND i.absent_since_run_id IS NULL
-                   AND CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                            THEN v_w.run_id ELSE i.seen_run_id END < v_run.id) x
+                   AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                                v_w.run_id, v_w.seq) < v_run.id) x
           LEFT JOIN (SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s
                       WHERE s.policy_type = v_type) s ON s.item_id = x.id
          WHERE s.item_id IS NULL;
         UPDATE inventory.item_state i
            SET absent_since_run_id = v_run.id,
-               seen_run_id = CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                                  THEN v_w.run_id ELSE i.seen_run_id END,
-               seen_at = CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                              THEN v_w.observed_at ELSE i.seen_at END,
+               seen_run_id = inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                                      v_w.run_id, v_w.seq),
+               seen_at = inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
+                                                 v_w.run_id, v_w.seq, v_w.observed_at),
                write_seq = v_seq
           FROM pg_temp.inventory_pending g
          WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
            AND i.policy_type = g.policy_type AND i.external_id = g.external_id
            AND i.absent_since_run_id IS NULL
-           AND CASE WHEN v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                    THEN v_w.run_id ELSE i.seen_run_id END < v_run.id;
+           AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                        v_w.run_id, v_w.seq) < v_run.id;
         TRUNCATE pg_temp.inventory_pending;
     END IF;
 
@@ -539,8 +693,7 @@ BEGIN
            write_seq = v_seq
       FROM (SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type) s
      WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type AND i.id = s.item_id
-       AND CASE WHEN i.absent_since_run_id IS NULL AND v_w.seq > i.write_seq AND v_w.run_id > i.seen_run_id
-                THEN v_w.run_id ELSE i.seen_run_id END < v_run.id
+       AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq, v_w.run_id, v_w.seq) < v_run.id
        AND (i.absent_since_run_id IS NOT NULL
             OR NOT v_complete
             OR v_w.run_id > v_run.id);
@@ -552,11 +705,46 @@ BEGIN
            SET run_id = excluded.run_id, observed_at = excluded.observed_at, seq = excluded.seq;
     END IF;
 
-    DELETE FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type;
+    IF EXISTS (SELECT 1 FROM pg_temp.inventory_run_seen s WHERE s.policy_type <> v_type) THEN
+        DELETE FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type;
+    ELSE
+        TRUNCATE pg_temp.inventory_run_seen;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION inventory._settle_policy_type(inventory.inventory_sync_runs, text, boolean) IS
-'Internal: when a run''s enumeration of a policy type ends, marks unobserved items absent (complete enumerations only), writes observations the rows do not carry yet, and moves the type watermark.';
+'Internal: when a run''s enumeration of a policy type ends, takes its staged keys as observations, marks unobserved items absent (complete enumerations only), writes observations the rows do not carry yet, and moves the type watermark.';
+
+-- Staged keys no enumeration settled (their type completed before they were
+-- staged, or is not in the selection) are rejected when the run finishes.
+CREATE OR REPLACE FUNCTION inventory._reject_leftover_keys(v_run inventory.inventory_sync_runs) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_n       bigint;
+    v_samples jsonb;
+    v_done    text[];
+BEGIN
+    SELECT count(*) INTO v_n FROM pg_temp.staged_keys;
+    IF v_n = 0 THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(t.policy_type), '{}') INTO v_done
+      FROM inventory.inventory_sync_run_types t
+     WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id;
+    SELECT jsonb_agg(x.s) INTO v_samples
+      FROM (SELECT inventory._rejected_sample(k.policy_type, k.external_id,
+                       coalesce(inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp,
+                                                              v_run.policy_types, v_done),
+                                'staged key left unsettled')) AS s
+              FROM pg_temp.staged_keys k LIMIT 5) x;
+    TRUNCATE pg_temp.staged_keys;
+    PERFORM inventory._count_run(v_run.tenant_id, v_run.id, 0, 0, 0, 0, v_n, v_samples, '{bad_staged_row}');
+END
+$$;
+COMMENT ON FUNCTION inventory._reject_leftover_keys(inventory.inventory_sync_runs) IS
+'Internal: counts the staged keys that no policy type settled as rejected (bad_staged_row).';
 
 --------------------------------------------------------------------------------
 -- Run lifecycle (public)
@@ -646,7 +834,43 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE inventory.apply_staged(bigint) IS
-'Applies the rows COPYed into pg_temp.staged_items to the run in one set-based pass: idempotent, duplicates collapse (last row wins), meta filtered by the whitelist, bad rows counted as bad_staged_row, only new/changed items written; staging is emptied. Call as often as you like.';
+'Applies the rows COPYed into pg_temp.staged_items to the run in one set-based pass: idempotent, duplicates collapse (last row wins), meta filtered by the whitelist, bad rows counted as bad_staged_row, only new/changed items written; staging is emptied. Call as often as you like. Keys staged into pg_temp.staged_keys wait for their type''s complete_policy_type.';
+
+-- The manifest (docs/design.md §6): what the run's tenant holds of its
+-- selection, so that a client can stage unchanged items as keys.
+CREATE OR REPLACE FUNCTION inventory.sync_manifest(run_id bigint)
+    RETURNS TABLE (policy_type text, external_id text, row_fp text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_run    inventory.inventory_sync_runs := inventory._owned_run(sync_manifest.run_id);
+    v_tenant uuid := v_run.tenant_id;
+    v_types  text[] := v_run.policy_types;
+BEGIN
+    RETURN QUERY
+    SELECT i.policy_type, i.external_id, i.row_fp
+      FROM inventory.item_state i
+     WHERE i.tenant_id = v_tenant AND i.policy_type = ANY (v_types)
+       AND i.absent_since_run_id IS NULL AND i.row_fp IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION inventory.sync_manifest(bigint) IS
+'For the session''s running run: every present item of its tenant and selection whose row was written from a staged row with a fingerprint (row_fp). An item staged again with the same fingerprint may be staged as its key alone, into pg_temp.staged_keys.';
+
+-- Changes whenever what a fingerprint stands for could: the meta whitelist
+-- or the extension's version. Clients mix it into every fingerprint, so a
+-- change makes every item staged in full once.
+CREATE OR REPLACE FUNCTION inventory.fingerprint_salt() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+    SELECT md5(coalesce((SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'tenant_inventory'), '')
+               || '/' || coalesce((SELECT string_agg(k.key || '=' || k.kind, ',' ORDER BY k.key)
+                                     FROM inventory.meta_keys k), ''))
+$$;
+COMMENT ON FUNCTION inventory.fingerprint_salt() IS
+'The value clients mix into row fingerprints (pg_temp.staged_items.row_fp): it changes with the meta whitelist and the extension version.';
 
 CREATE OR REPLACE FUNCTION inventory.complete_policy_type(run_id bigint, policy_type text, status text,
                                                pages integer, items_seen integer, error_code text DEFAULT NULL)
@@ -699,8 +923,8 @@ $$;
 COMMENT ON FUNCTION inventory.complete_policy_type(bigint, text, text, integer, integer, text) IS
 'Records the outcome of one policy type of a run: complete (every page read: items not listed become absent), incomplete or failed. Applies any rows still staged first. Repeating the same call is a no-op.';
 
--- Normalizes, redacts and bounds an errors document (at most 100 entries,
--- messages of at most 512 characters).
+-- Normalizes, redacts and bounds an errors document (at most errors_max
+-- entries, messages of at most error_message_max_chars: inventory.limits()).
 CREATE OR REPLACE FUNCTION inventory._sanitize_errors(errors jsonb) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = inventory, pg_catalog, pg_temp
@@ -714,6 +938,8 @@ DECLARE
     v_val   jsonb;
     v_n     integer := 0;
     v_total integer;
+    v_max   integer := inventory._limit('errors_max');
+    v_chars integer := inventory._limit('error_message_max_chars');
 BEGIN
     IF jsonb_typeof(v_in) <> 'array' THEN
         v_in := jsonb_build_array(v_in);
@@ -721,7 +947,7 @@ BEGIN
     v_total := jsonb_array_length(v_in);
     FOR v_e IN SELECT e FROM jsonb_array_elements(v_in) e LOOP
         v_n := v_n + 1;
-        EXIT WHEN v_n > 100;
+        EXIT WHEN v_n > v_max;
         IF jsonb_typeof(v_e) <> 'object' THEN
             v_e := jsonb_build_object('message', CASE WHEN jsonb_typeof(v_e) = 'string'
                                                       THEN v_e #>> '{}' ELSE v_e::text END);
@@ -732,9 +958,9 @@ BEGIN
                                         'client_request_id', 'message', 'attempts', 'at', 'external_id', 'count');
             IF jsonb_typeof(v_val) = 'string' THEN
                 v_val := to_jsonb(left(inventory.redact_secrets(v_val #>> '{}'),
-                                       CASE WHEN v_key = 'message' THEN 512 ELSE 200 END));
+                                       CASE WHEN v_key = 'message' THEN v_chars ELSE 200 END));
             ELSIF jsonb_typeof(v_val) IN ('object', 'array') THEN
-                v_val := to_jsonb(left(inventory.redact_secrets(v_val::text), 512));
+                v_val := to_jsonb(left(inventory.redact_secrets(v_val::text), v_chars));
             ELSIF jsonb_typeof(v_val) = 'number' THEN
                 -- Status codes, attempts, counts: a number of a million digits is not one.
                 v_val := CASE WHEN abs(v_val::numeric) < 1e15 THEN to_jsonb(trim_scale(round(v_val::numeric, 3)))
@@ -748,16 +974,16 @@ BEGIN
         END IF;
         v_out := v_out || jsonb_build_array(v_clean);
     END LOOP;
-    IF v_total > 100 THEN
+    IF v_total > v_max THEN
         v_out := v_out || jsonb_build_array(jsonb_build_object(
-            'code', 'errors_truncated', 'count', v_total - 100,
-            'message', format('%s more errors were not stored', v_total - 100)));
+            'code', 'errors_truncated', 'count', v_total - v_max,
+            'message', format('%s more errors were not stored', v_total - v_max)));
     END IF;
     RETURN v_out;
 END
 $$;
 COMMENT ON FUNCTION inventory._sanitize_errors(jsonb) IS
-'Internal: the errors a run stores: known keys only, every string through inventory.redact_secrets, messages cut to 512 characters (other strings to 200), numbers below 1e15 in magnitude rounded to 3 decimals (others null), at most 100 entries.';
+'Internal: the errors a run stores: known keys only, every string through inventory.redact_secrets, messages cut to error_message_max_chars characters (other strings to 200), numbers below 1e15 in magnitude rounded to 3 decimals (others null), at most errors_max entries (inventory.limits()).';
 
 CREATE OR REPLACE FUNCTION inventory.finish_sync_run(run_id bigint, status text, errors jsonb DEFAULT '[]')
     RETURNS text
@@ -806,6 +1032,10 @@ BEGIN
         VALUES (v_run.tenant_id, v_run.id, v_type, 'failed', 'policy_type_not_reported');
     END LOOP;
 
+    IF v_staging THEN
+        PERFORM inventory._reject_leftover_keys(v_run);
+    END IF;
+
     SELECT count(*) FILTER (WHERE t.status = 'complete'), count(*) INTO v_complete, v_total
       FROM inventory.inventory_sync_run_types t
      WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id;
@@ -837,7 +1067,7 @@ BEGIN
      WHERE r.tenant_id = v_run.tenant_id AND r.id = v_run.id;
 
     IF v_staging THEN
-        TRUNCATE pg_temp.staged_items, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
+        TRUNCATE pg_temp.staged_items, pg_temp.staged_keys, pg_temp.inventory_run_seen, pg_temp.inventory_pending;
     END IF;
     -- The run lock is released when this transaction commits.
     PERFORM inventory._unbind_run(v_run.id);

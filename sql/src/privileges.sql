@@ -14,3 +14,14 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inventory FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA inventory FROM PUBLIC;
 REVOKE ALL ON SCHEMA inventory FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION inventory.tenant_visible(uuid), inventory.tenant_role(uuid), inventory._tenant_roles() TO PUBLIC;
+-- The shared rules are pure expressions over their arguments; the views that
+-- use them run as their reader (and on Citus, on the workers).
+GRANT EXECUTE ON FUNCTION
+    inventory._watermark_covers(bigint, bigint, bigint, bigint, bigint),
+    inventory._last_seen_run(bigint, bigint, bigint, bigint, bigint),
+    inventory._last_seen_at(bigint, bigint, bigint, timestamptz, bigint, bigint, timestamptz),
+    inventory._needs_write(bigint, bigint, bigint, bigint, bigint, bigint, text, jsonb, text, text, text, jsonb, text, text),
+    inventory._staged_row_problem(text, text, text, text, text[], text[]),
+    inventory._rejected_sample(text, text, text),
+    inventory.limits(), inventory._limit(text)
+    TO PUBLIC;

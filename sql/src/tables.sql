@@ -202,6 +202,7 @@ CREATE TABLE inventory.item_state (
     content_changed_run_id bigint NOT NULL,
     write_seq            bigint NOT NULL,
     absent_since_run_id  bigint,
+    row_fp               text,
     PRIMARY KEY (tenant_id, policy_type, external_id)
 );
 CREATE INDEX item_state_absent ON inventory.item_state (tenant_id, policy_type)
@@ -223,6 +224,7 @@ COMMENT ON COLUMN inventory.item_state.content_changed_at IS 'When content_hash 
 COMMENT ON COLUMN inventory.item_state.content_changed_run_id IS 'Run that observed the current content_hash first.';
 COMMENT ON COLUMN inventory.item_state.write_seq IS 'Value of inventory.write_seq when the row was last written.';
 COMMENT ON COLUMN inventory.item_state.absent_since_run_id IS 'First run with a complete enumeration of the type that did not list the item (NULL while present).';
+COMMENT ON COLUMN inventory.item_state.row_fp IS 'Fingerprint the client gave the staged row this row was last written from (NULL when it gave none); inventory.sync_manifest hands it back so that unchanged items can be staged as keys.';
 
 --------------------------------------------------------------------------------
 -- pg_dump keeps the data (builtin registry rows come with the extension)

@@ -12,10 +12,9 @@ SELECT i.id,
        i.content_hash,
        i.first_seen_at,
        i.first_seen_run_id,
-       CASE WHEN i.absent_since_run_id IS NULL AND w.seq > i.write_seq AND w.run_id > i.seen_run_id
-            THEN w.observed_at ELSE i.seen_at END AS last_seen_at,
-       CASE WHEN i.absent_since_run_id IS NULL AND w.seq > i.write_seq AND w.run_id > i.seen_run_id
-            THEN w.run_id ELSE i.seen_run_id END AS last_seen_run_id,
+       inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
+                               w.run_id, w.seq, w.observed_at) AS last_seen_at,
+       inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq, w.run_id, w.seq) AS last_seen_run_id,
        i.content_changed_at,
        i.content_changed_run_id,
        i.absent_since_run_id IS NULL AS present

@@ -21,3 +21,19 @@ END
 $$;
 ALTER EXTENSION tenant_inventory DROP TABLE inventory.tenant_access_0_1_0;
 DROP TABLE inventory.tenant_access_0_1_0;
+
+-- Sync roles (those that may begin a run) may read the manifest, as
+-- grant_sync_role now gives.
+DO $$
+DECLARE
+    v_grantee text;
+BEGIN
+    FOR v_grantee IN SELECT DISTINCT a.grantee::regrole::text
+                       FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+                      WHERE p.oid = 'inventory.begin_sync_run(uuid, jsonb, uuid)'::regprocedure
+                        AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION inventory.sync_manifest(bigint), '
+                                  'inventory.fingerprint_salt(), inventory.limits() TO %s', v_grantee);
+    END LOOP;
+END
+$$;

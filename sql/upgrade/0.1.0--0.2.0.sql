@@ -35,3 +35,11 @@ DROP POLICY IF EXISTS runs_by_tenant ON inventory.inventory_sync_runs;
 DROP POLICY IF EXISTS run_types_by_tenant ON inventory.inventory_sync_run_types;
 DROP POLICY IF EXISTS watermarks_by_tenant ON inventory.type_watermarks;
 DROP POLICY IF EXISTS items_by_tenant ON inventory.item_state;
+
+-- The manifest (docs/design.md §6): the fingerprint of the row an item was
+-- last written from.
+ALTER TABLE inventory.item_state ADD COLUMN row_fp text;
+COMMENT ON COLUMN inventory.item_state.row_fp IS 'Fingerprint the client gave the staged row this row was last written from (NULL when it gave none); inventory.sync_manifest hands it back so that unchanged items can be staged as keys.';
+
+-- Internal helpers whose arguments changed.
+DROP FUNCTION inventory._staged_row_problem(text, text, text, text[], text[]);

@@ -237,6 +237,35 @@ if want_case resync; then
   # items_updated counts name, meta or content changes: the rename, and the
   # touch (its last_modified_at/version meta moved, its content hash did not).
   expect_eq "run 2 updated the renamed and the touched item" "$(run_field e2e_resync $run2 items_updated)" 2
+  # The manifest (docs/design.md §10): every present row carries the
+  # fingerprint the fetcher staged; run 2 staged the 65 unchanged items as
+  # narrow keys and wrote exactly the 2 changed and the 3 now missing rows.
+  expect_eq "every present row has a 32-hex fingerprint" \
+    "$(sql e2e_resync "SELECT count(*) FILTER (WHERE row_fp ~ '^[0-9a-f]{32}$') || '/' || count(*) FROM inventory.item_state WHERE tenant_id = '$T' AND absent_since_run_id IS NULL")" "67/67"
+  expect_eq "run 2 wrote the changed and the missing rows only" \
+    "$(sql e2e_resync "SELECT count(*) FROM inventory.item_state WHERE tenant_id = '$T' AND (seen_run_id = $run2 OR absent_since_run_id = $run2)")" 5
+  expect_eq "run 2 observed every listed item" "$(run_field e2e_resync $run2 items_observed)" 67
+  snap=$(sql e2e_resync "SELECT md5(string_agg(external_id || xmin::text, ',' ORDER BY external_id)) FROM inventory.item_state WHERE tenant_id = '$T'")
+  fetch resync3 e2e_resync $T "$sel" --log-level debug
+  expect_eq "unchanged re-sync exit 0" "$RC" 0
+  run3=$(last_run e2e_resync $T)
+  check "the fetcher read a manifest of the 67 present items" grep -q 'manifest read.*items=67' "$WORK/resync3.err"
+  expect_eq "unchanged re-sync: observed 67, unchanged 67, nothing written" \
+    "$(sql e2e_resync "SELECT items_observed || ' ' || items_unchanged || ' ' || items_created || ' ' || items_updated || ' ' || items_rejected FROM inventory.inventory_sync_runs WHERE id = $run3")" "67 67 0 0 0"
+  expect_eq "unchanged re-sync rewrote no item row" \
+    "$(sql e2e_resync "SELECT md5(string_agg(external_id || xmin::text, ',' ORDER BY external_id)) FROM inventory.item_state WHERE tenant_id = '$T'")" "$snap"
+  expect_eq "unchanged re-sync: items last seen by run 3" \
+    "$(sql e2e_resync "SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$T' AND last_seen_run_id = $run3")" 67
+  # The same without the manifest: whole rows, the same verdicts.
+  mock_post /_mock/tenant/$T/rename "{\"path\":\"$DC\",\"indexes\":[6]}"
+  fetch resync4 e2e_resync $T "$sel" --no-manifest --log-level debug
+  expect_eq "--no-manifest re-sync exit 0" "$RC" 0
+  run4=$(last_run e2e_resync $T)
+  check "--no-manifest reads no manifest" bash -c "! grep -q 'manifest read' '$WORK/resync4.err'"
+  expect_eq "--no-manifest re-sync: observed 67, updated the rename only" \
+    "$(sql e2e_resync "SELECT items_observed || ' ' || items_updated || ' ' || items_created FROM inventory.inventory_sync_runs WHERE id = $run4")" "67 1 0"
+  expect_eq "--no-manifest: still exactly the deleted items missing" \
+    "$(sql e2e_resync "SELECT count(*) FROM inventory.missing_items WHERE tenant_id = '$T'")" 3
 fi
 
 # A 403 on one type and Intune's nested 400 on another: partial, errors with
@@ -504,6 +533,12 @@ if want_case misc; then
   run=$(last_run e2e_misc $T2)
   expect_eq "hanging type failed with timeout" "$(type_row e2e_misc $run deviceConfiguration)" "failed 0 0 timeout"
   expect_eq "other type complete" "$(type_row e2e_misc $run configurationPolicy)" "complete 1 25 -"
+
+  # The limits the fetcher shares with the extension are the extension's
+  # (inventory.limits() is their source; the fetcher holds copies).
+  expect_eq "the fetcher's limits are inventory.limits()" \
+    "$("$FETCH" --print-limits | jq -cS .)" \
+    "$(sql e2e_misc "SELECT jsonb_object_agg(name, value) FROM inventory.limits()" | jq -cS .)"
 
   reset_mock
   fetch misc-sel e2e_misc $T '{"policy_types":["noSuchType"]}'

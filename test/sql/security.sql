@@ -17,7 +17,8 @@ GRANT EXECUTE ON FUNCTION regress.try(text) TO PUBLIC;
 \set sel '{"policy_types": ["deviceConfiguration"]}'
 
 -- Nothing in the schema is granted to PUBLIC but the row-level security
--- check (it tells a role only about its own grants).
+-- check (it tells a role only about its own grants) and the shared rules and
+-- limits: pure expressions over their arguments that read no table.
 SELECT kind, name FROM (
     SELECT 'relation' AS kind, c.relname::text AS name FROM pg_class c, aclexplode(c.relacl) a WHERE c.relnamespace = 'inventory'::regnamespace AND a.grantee = 0
     UNION ALL
@@ -27,10 +28,10 @@ SELECT kind, name FROM (
  ORDER BY 1, 2;
 SELECT count(*) AS functions_without_acl FROM pg_proc p
  WHERE p.pronamespace = 'inventory'::regnamespace AND p.proacl IS NULL;
--- Every SQL and PL/pgSQL function pins its search_path, except
--- _staged_row_problem: an expression helper that must stay inlinable (a SET
--- clause prevents inlining), references built-ins only and is only called
--- from functions that pin search_path themselves.
+-- Every SQL and PL/pgSQL function pins its search_path, except the shared
+-- rules (sql/src/rules.sql, _staged_row_problem, _rejected_sample): expression
+-- helpers that must stay inlinable (a SET clause prevents inlining), reference
+-- built-ins and one another only, with schema-qualified names.
 SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'inventory'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=inventory, pg_catalog, pg_temp']
