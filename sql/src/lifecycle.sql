@@ -410,15 +410,19 @@ BEGIN
                          JOIN unnest(v_s_type, v_s_id) k(policy_type, external_id)
                            ON i.policy_type = k.policy_type AND i.external_id = k.external_id
                         WHERE i.tenant_id = v_tenant) THEN
-            INSERT INTO inventory.item_state AS i
-                   (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp,
-                    first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
-                    content_changed_run_id, write_seq)
-            SELECT v_tenant, p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash, p.row_fp,
-                   v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
-              FROM pg_temp.inventory_pending p
-            ON CONFLICT (tenant_id, policy_type, external_id) DO NOTHING;
-            GET DIAGNOSTICS v_created = ROW_COUNT;
+            -- Counted from RETURNING: on Citus the row count of an INSERT ...
+            -- SELECT is the rows sent, not the rows inserted.
+            WITH ins AS (
+                INSERT INTO inventory.item_state AS i
+                       (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp,
+                        first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
+                        content_changed_run_id, write_seq)
+                SELECT v_tenant, p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash,
+                       p.row_fp, v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
+                  FROM pg_temp.inventory_pending p
+                ON CONFLICT (tenant_id, policy_type, external_id) DO NOTHING
+                RETURNING 1)
+            SELECT count(*) INTO v_created FROM ins;
         END IF;
     END IF;
 

@@ -69,7 +69,7 @@ SELECT inventory.finish_sync_run(:r2, 'succeeded');
 SELECT i.policy_type, i.external_id, i.display_name, s.row_fp, b.x = s.xmin::text AS row_untouched,
        i.present, i.last_seen_run_id = :r2 AS seen_by_r2
   FROM inventory.inventory_items i
-  JOIN inventory.item_state s ON s.id = i.id
+  JOIN inventory.item_state s ON s.tenant_id = i.tenant_id AND s.id = i.id
   JOIN pg_temp.before_r2 b ON b.external_id = i.external_id
  WHERE i.tenant_id = :'t1' ORDER BY 1, 2;
 SELECT items_observed, items_created, items_updated, items_unchanged, items_rejected, error_codes
@@ -116,9 +116,8 @@ deviceConfiguration	dc-3	Three (renamed)	{}	222222222222222222222222222222222222
 CALL inventory.apply_staged(:r4);
 SELECT inventory.complete_policy_type(:r4, 'deviceConfiguration', 'complete', 1, 3);
 SELECT inventory.finish_sync_run(:r4, 'partial');
-SELECT i.external_id, i.row_fp, b.x = s.xmin::text AS row_untouched
+SELECT i.external_id, i.row_fp, b.x = i.xmin::text AS row_untouched
   FROM inventory.item_state i JOIN pg_temp.before_r4 b USING (external_id)
-  JOIN inventory.item_state s ON s.id = i.id
  WHERE i.tenant_id = :'t1' AND i.policy_type = 'deviceConfiguration' ORDER BY 1;
 
 -- This test's tenant leaves nothing behind for the tests that follow.
