@@ -241,14 +241,14 @@ CREATE OR REPLACE FUNCTION inventory._staged_row_problem(policy_type text, exter
              WHEN external_id IS NULL OR external_id = '' THEN 'empty external_id'
              -- A key a B-tree cannot hold would fail the whole batch (54000).
              WHEN octet_length(external_id) > inventory._limit('external_id_max_bytes')
-               THEN 'external_id longer than ' || inventory._limit('external_id_max_bytes') || ' bytes'
+               THEN 'external_id longer than ' || inventory._limit('external_id_max_bytes')::text || ' bytes'
              WHEN policy_type IS NULL OR NOT policy_type = ANY (run_types)
                THEN 'policy type not in the run''s selection'
              WHEN policy_type = ANY (done_types) THEN 'policy type already completed in this run'
              WHEN content_hash IS NOT NULL
-                  AND (length(content_hash) <> 64 OR content_hash ~ '[^0-9a-fA-F]')
+                  AND (length(content_hash) <> 64 OR content_hash COLLATE "C" ~ '[^0-9a-fA-F]')
                THEN 'content_hash is not 64 hex digits'
-             WHEN row_fp IS NOT NULL AND (length(row_fp) <> 32 OR row_fp ~ '[^0-9a-f]')
+             WHEN row_fp IS NOT NULL AND (length(row_fp) <> 32 OR row_fp COLLATE "C" ~ '[^0-9a-f]')
                THEN 'row_fp is not 32 lower-case hex digits'
            END
 $$;
@@ -329,6 +329,10 @@ DECLARE
     v_written  bigint;
     v_dropped  bigint;
     v_rejected bigint := 0;
+    v_bad      bigint;
+    v_lost     bigint;
+    v_good     bigint;
+    v_redo     bigint;
     v_samples  jsonb;
     v_s_type   text[];
     v_s_id     text[];
@@ -348,12 +352,25 @@ BEGIN
     -- lock; a completing enumeration takes it exclusively. Taken in sorted
     -- order.
     v_rows := 0;
-    FOR v_type, v_count IN
-        SELECT x.policy_type, x.n
-          FROM (SELECT s.policy_type, count(*) AS n FROM pg_temp.staged_items s GROUP BY s.policy_type) x
+    -- It also counts the meta keys the good rows lose to the whitelist (a
+    -- batch of new items needs no other pass).
+    SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
+    v_dropped := 0;
+    FOR v_type, v_count, v_bad, v_lost IN
+        SELECT x.policy_type, x.n, x.bad, x.lost
+          FROM (SELECT s.policy_type, count(*) AS n, count(*) FILTER (WHERE s.problem IS NOT NULL) AS bad,
+                       coalesce(sum((inventory.filter_meta_counted(s.meta_jsonb, v_allowed)).dropped)
+                                    FILTER (WHERE s.problem IS NULL), 0) AS lost
+                  FROM (SELECT s.policy_type, s.meta_jsonb,
+                               inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                                             v_types, v_done) AS problem
+                          FROM pg_temp.staged_items s) s
+                 GROUP BY s.policy_type) x
          ORDER BY x.policy_type
     LOOP
         v_rows := v_rows + v_count;
+        v_rejected := v_rejected + v_bad;
+        v_dropped := v_dropped + v_lost;
         IF v_type = ANY (v_types) AND NOT v_type = ANY (v_done) THEN
             PERFORM inventory._lock_policy_type(v_tenant, v_type, false);
         END IF;
@@ -361,35 +378,9 @@ BEGIN
     IF v_rows = 0 THEN
         RETURN 0;
     END IF;
-    SELECT coalesce(jsonb_object_agg(k.key, k.kind), '{}'::jsonb) INTO v_allowed FROM inventory.meta_keys k;
     v_seq := nextval('inventory.write_seq');
 
-    -- The good rows, the last of a key winning, meta filtered once per key.
-    -- Byte order: keys are only compared for equality here, and a sort in
-    -- "C" uses abbreviated keys (a sort in a libc locale does not).
-    TRUNCATE pg_temp.inventory_pending;
-    INSERT INTO pg_temp.inventory_pending
-           (policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp, dropped)
-    SELECT g.policy_type, g.external_id, g.display_name, fm.meta, g.content_hash, g.row_fp, fm.dropped
-      FROM (SELECT DISTINCT ON (s.policy_type COLLATE "C", s.external_id COLLATE "C")
-                   s.policy_type, s.external_id, s.display_name, lower(s.content_hash COLLATE "C") AS content_hash,
-                   s.row_fp, s.meta_jsonb
-              FROM pg_temp.staged_items s
-             WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
-                                                 v_types, v_done) IS NULL
-             ORDER BY s.policy_type COLLATE "C", s.external_id COLLATE "C", s.ctid DESC) g
-     CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm;
-    GET DIAGNOSTICS v_observed = ROW_COUNT;
-    SELECT coalesce(sum(p.dropped), 0) INTO v_dropped FROM pg_temp.inventory_pending p;
-
-    -- Rows that cannot be applied are counted and sampled into the run's
-    -- errors. Only a batch with fewer good keys than rows (bad rows or
-    -- repeated keys) needs the second look.
-    IF v_observed < v_rows THEN
-        SELECT count(*) INTO v_rejected FROM pg_temp.staged_items s
-         WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
-                                             v_types, v_done) IS NOT NULL;
-    END IF;
+    v_good := v_rows - v_rejected;
     IF v_rejected > 0 THEN
         SELECT jsonb_agg(inventory._rejected_sample(y.policy_type, y.external_id, y.problem)) INTO v_samples
           FROM (SELECT x.* FROM (SELECT s.policy_type, s.external_id,
@@ -398,14 +389,18 @@ BEGIN
                                    FROM pg_temp.staged_items s) x
                  WHERE x.problem IS NOT NULL LIMIT 5) y;
     END IF;
-    TRUNCATE pg_temp.staged_items;
 
-    IF v_observed > 0 THEN
-        -- Does the tenant hold the batch's first keys? If not, the batch is
-        -- taken for new items and inserted as it is; keys that exist after
-        -- all are left to the classification below.
-        SELECT array_agg(p.policy_type), array_agg(p.external_id) INTO v_s_type, v_s_id
-          FROM (SELECT p.policy_type, p.external_id FROM pg_temp.inventory_pending p LIMIT 4) p;
+    -- A batch of new items (a first sync): when the tenant holds none of the
+    -- batch's first keys, the good rows go straight from staging into
+    -- item_state, keys that exist after all (or repeat) being left alone;
+    -- only when some were left does the classification below run.
+    v_observed := v_good;
+    IF v_good > 0 THEN
+        SELECT array_agg(k.policy_type), array_agg(k.external_id) INTO v_s_type, v_s_id
+          FROM (SELECT s.policy_type, s.external_id FROM pg_temp.staged_items s
+                 WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                                     v_types, v_done) IS NULL
+                 LIMIT 4) k;
         IF NOT EXISTS (SELECT 1 FROM inventory.item_state i
                          JOIN unnest(v_s_type, v_s_id) k(policy_type, external_id)
                            ON i.policy_type = k.policy_type AND i.external_id = k.external_id
@@ -417,25 +412,52 @@ BEGIN
                        (tenant_id, policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp,
                         first_seen_at, first_seen_run_id, seen_at, seen_run_id, content_changed_at,
                         content_changed_run_id, write_seq)
-                SELECT v_tenant, p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash,
-                       p.row_fp, v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
-                  FROM pg_temp.inventory_pending p
+                SELECT v_tenant, s.policy_type, s.external_id, s.display_name,
+                       inventory.filter_meta(s.meta_jsonb, v_allowed), lower(s.content_hash COLLATE "C"), s.row_fp,
+                       v_now, v_run_id, v_now, v_run_id, v_now, v_run_id, v_seq
+                  FROM pg_temp.staged_items s
+                 WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                                     v_types, v_done) IS NULL
                 ON CONFLICT (tenant_id, policy_type, external_id) DO NOTHING
                 RETURNING 1)
             SELECT count(*) INTO v_created FROM ins;
         END IF;
     END IF;
 
-    IF v_created < v_observed THEN
-        -- One primary-key probe per row; rows this call has just inserted
-        -- (write_seq = v_seq) are done.
+    IF v_created < v_good THEN
+        -- The good rows, the last of a key winning, meta filtered once per
+        -- key. Byte order: keys are only compared for equality here, and a
+        -- sort in "C" uses abbreviated keys (a sort in a libc locale does
+        -- not).
+        TRUNCATE pg_temp.inventory_pending;
+        INSERT INTO pg_temp.inventory_pending
+               (policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp, dropped)
+        SELECT g.policy_type, g.external_id, g.display_name, fm.meta, g.content_hash, g.row_fp, fm.dropped
+          FROM (SELECT DISTINCT ON (s.policy_type COLLATE "C", s.external_id COLLATE "C")
+                       s.policy_type, s.external_id, s.display_name, lower(s.content_hash COLLATE "C") AS content_hash,
+                       s.row_fp, s.meta_jsonb
+                  FROM pg_temp.staged_items s
+                 WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
+                                                     v_types, v_done) IS NULL
+                 ORDER BY s.policy_type COLLATE "C", s.external_id COLLATE "C", s.ctid DESC) g
+         CROSS JOIN LATERAL inventory.filter_meta_counted(g.meta_jsonb, v_allowed) fm;
+        GET DIAGNOSTICS v_observed = ROW_COUNT;
+        -- Counted once per key.
+        SELECT coalesce(sum(p.dropped), 0) INTO v_dropped FROM pg_temp.inventory_pending p;
+    END IF;
+    TRUNCATE pg_temp.staged_items;
+
+    IF v_created < v_good THEN
+        -- One primary-key probe per row. Rows this call has just inserted
+        -- (write_seq = v_seq) are written again only when the key repeated
+        -- in the batch with another row (the last one wins); they stay
+        -- counted as created.
         WITH wm AS MATERIALIZED (
             SELECT w.policy_type, w.run_id, w.seq FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
         ), cls AS (
             SELECT p.policy_type, p.external_id, p.display_name, p.meta_jsonb, p.content_hash, p.row_fp,
                    i.id AS item_id, i.write_seq = v_seq AS just_inserted,
-                   coalesce(i.write_seq <> v_seq
-                            AND inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                   coalesce(inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq,
                                                        w.run_id, w.seq, v_run_id,
                                                        i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
                                                        p.display_name, p.meta_jsonb, p.content_hash, p.row_fp),
@@ -479,18 +501,19 @@ BEGIN
         -- modification cannot join this session's temporary tables.
         SELECT (SELECT count(*) FROM ins WHERE inserted),
                (SELECT count(*) FROM ins WHERE NOT inserted),
-               x.n, x.t, x.e, x.d, x.m, x.h, x.f
-          INTO v_inserted, v_written, v_pending, v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp
+               x.n, x.t, x.e, x.d, x.m, x.h, x.f, x.r
+          INTO v_inserted, v_written, v_pending, v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp, v_redo
           FROM (SELECT count(*) AS n,
                        array_agg(c.policy_type ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS t,
                        array_agg(c.external_id ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS e,
                        array_agg(c.display_name ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS d,
                        array_agg(c.meta_jsonb ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS m,
                        array_agg(c.content_hash ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS h,
-                       array_agg(c.row_fp ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS f
+                       array_agg(c.row_fp ORDER BY c.policy_type COLLATE "C", c.external_id COLLATE "C") AS f,
+                       count(*) FILTER (WHERE c.just_inserted) AS r
                   FROM cls c WHERE c.needs_write) x;
         v_created := v_created + v_inserted;
-        v_updated := v_written + v_pending;
+        v_updated := v_written + v_pending - v_redo;
 
         IF v_pending > 0 THEN
             -- Lock them in key order (concurrent runs of a tenant cannot
