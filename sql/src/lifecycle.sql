@@ -565,171 +565,152 @@ $$;
 COMMENT ON FUNCTION inventory._apply_staged(inventory.inventory_sync_runs) IS
 'Internal: the set-based upsert of pg_temp.staged_items into the run.';
 
--- The keys staged for one policy type (pg_temp.staged_keys: items the client
--- found unchanged in inventory.sync_manifest) become the run's observations
--- of those items, checked against their rows in one join: a key the tenant
--- does not hold is rejected; a key whose fingerprint no longer matches the
--- row (another run wrote it since the manifest was read) counts as observed
--- without content and is reported as stale_staged_key.
-CREATE OR REPLACE FUNCTION inventory._observe_keys(v_run inventory.inventory_sync_runs, v_type text)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = inventory, pg_catalog, pg_temp
-    SET enable_nestloop = off
-    AS $$
-DECLARE
-    v_tenant   uuid := v_run.tenant_id;
-    v_types    text[] := v_run.policy_types;
-    v_keys     bigint;
-    v_all      bigint;
-    v_found    bigint;
-    v_stale    bigint;
-    v_bad      bigint;
-    v_distinct bigint;
-    v_samples  jsonb;
-BEGIN
-    SELECT count(*) FILTER (WHERE k.policy_type = v_type), count(*) INTO v_keys, v_all FROM pg_temp.staged_keys k;
-    IF v_keys = 0 THEN
-        RETURN;
-    END IF;
-    WITH k AS MATERIALIZED (
-        SELECT DISTINCT ON (k.external_id COLLATE "C") k.external_id, k.row_fp
-          FROM pg_temp.staged_keys k
-         WHERE k.policy_type = v_type AND k.row_fp IS NOT NULL
-           AND inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp, v_types, '{}') IS NULL
-         ORDER BY k.external_id COLLATE "C", k.row_fp COLLATE "C"
-    ), j AS MATERIALIZED (
-        -- A key of a row this run wrote (the item also came whole) adds
-        -- nothing: the whole row was the observation.
-        SELECT k.external_id, k.row_fp, i.id, i.row_fp AS stored_fp,
-               i.seen_run_id = v_run.id AND i.absent_since_run_id IS NULL AS written
-          FROM k LEFT JOIN inventory.item_state i
-            ON i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = k.external_id
-    ), seen AS (
-        INSERT INTO pg_temp.inventory_run_seen (policy_type, item_id)
-        SELECT v_type, j.id FROM j WHERE j.id IS NOT NULL AND NOT j.written
-    )
-    SELECT count(*) FILTER (WHERE j.written IS NOT TRUE), count(j.id) FILTER (WHERE NOT j.written),
-           count(j.id) FILTER (WHERE NOT j.written AND j.stored_fp IS DISTINCT FROM j.row_fp),
-           (SELECT jsonb_agg(inventory._rejected_sample(v_type, u.external_id,
-                                                        'staged key of an item the tenant does not hold'))
-              FROM (SELECT u.external_id FROM j u WHERE u.id IS NULL LIMIT 5) u)
-      INTO v_distinct, v_found, v_stale, v_samples
-      FROM j;
-    -- Malformed keys (repeated keys are not rejected: they collapse).
-    SELECT count(*) INTO v_bad
-      FROM pg_temp.staged_keys k
-     WHERE k.policy_type = v_type
-       AND (k.row_fp IS NULL
-            OR inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp, v_types, '{}') IS NOT NULL);
-    IF v_bad > 0 THEN
-        SELECT coalesce(v_samples, '[]') || coalesce(jsonb_agg(x.s), '[]') INTO v_samples
-          FROM (SELECT inventory._rejected_sample(k.policy_type, k.external_id,
-                           coalesce(inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp,
-                                                                  v_types, '{}'),
-                                    'staged key without row_fp')) AS s
-                  FROM pg_temp.staged_keys k
-                 WHERE k.policy_type = v_type
-                   AND (k.row_fp IS NULL
-                        OR inventory._staged_row_problem(k.policy_type, k.external_id, NULL, k.row_fp,
-                                                         v_types, '{}') IS NOT NULL)
-                 LIMIT 5) x;
-    END IF;
-    IF v_stale > 0 THEN
-        v_samples := coalesce(v_samples, '[]') || jsonb_build_array(jsonb_build_object(
-            'code', 'stale_staged_key', 'policy_type', v_type, 'count', v_stale,
-            'message', pg_catalog.format('%s staged key(s) named a row written since the manifest was read: counted as observed; the next run stages such items whole', v_stale)));
-    END IF;
-    IF v_keys = v_all THEN
-        TRUNCATE pg_temp.staged_keys;
-    ELSE
-        DELETE FROM pg_temp.staged_keys k WHERE k.policy_type = v_type;
-    END IF;
-    PERFORM inventory._count_run(v_tenant, v_run.id, v_found, 0, 0, 0, (v_distinct - v_found) + v_bad, v_samples,
-                                 array_remove(ARRAY[CASE WHEN v_distinct > v_found OR v_bad > 0 THEN 'bad_staged_row' END,
-                                                    CASE WHEN v_stale > 0 THEN 'stale_staged_key' END], NULL));
-END
-$$;
-COMMENT ON FUNCTION inventory._observe_keys(inventory.inventory_sync_runs, text) IS
-'Internal: turns the keys staged for a policy type into the run''s observations of those items (one join with the type''s rows), rejecting keys of items the tenant does not hold.';
-
 -- Records what run `v_run` observed of one policy type when its enumeration
--- ends (complete, incomplete or failed).
+-- ends (complete, incomplete or failed). What it observed: the rows it wrote
+-- (seen_run_id), the whole rows it found unchanged (pg_temp.inventory_run_seen)
+-- and the keys staged for the type (pg_temp.staged_keys: items the client
+-- found unchanged in inventory.sync_manifest). One pass over the type's rows
+-- joined with the keys finds all that matters: a key the tenant does not hold
+-- is rejected; a key whose fingerprint no longer matches the row (another run
+-- wrote it since the manifest was read) counts as observed without content
+-- (stale_staged_key); a present item nothing observed is absent after a
+-- complete enumeration; an observed item whose row does not say so yet (it
+-- was absent, or this observation will not be the type's watermark) is
+-- written.
 CREATE OR REPLACE FUNCTION inventory._settle_policy_type(v_run inventory.inventory_sync_runs, v_type text, v_complete boolean)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
     -- Bulk set operations over a whole policy type: a nested loop chosen on a
     -- stale row estimate (fresh temp tables have no statistics) would be
-    -- quadratic; hash joins are always right here.
+    -- quadratic; hash joins are always right here. A type of a million
+    -- items is hashed in memory.
     SET enable_nestloop = off
+    SET work_mem = '64MB'
+    SET plan_cache_mode = force_custom_plan
     AS $$
 DECLARE
-    v_now  timestamptz := clock_timestamp();
-    v_w    inventory.type_watermarks;
-    v_seq  bigint;
+    v_tenant   uuid := v_run.tenant_id;
+    v_run_id   bigint := v_run.id;
+    v_now      timestamptz := clock_timestamp();
+    v_w        inventory.type_watermarks;
+    v_seq      bigint;
+    v_keys     bigint;
+    v_found    bigint;
+    v_stale    bigint;
+    v_unknown  bigint;
+    v_absent   text[];
+    v_mark     bigint[];
+    v_samples  jsonb;
 BEGIN
     -- No item of this type is written by anyone else until commit.
-    PERFORM inventory._lock_policy_type(v_run.tenant_id, v_type, true);
-    PERFORM inventory._observe_keys(v_run, v_type);
+    PERFORM inventory._lock_policy_type(v_tenant, v_type, true);
     SELECT * INTO v_w FROM inventory.type_watermarks w
-     WHERE w.tenant_id = v_run.tenant_id AND w.policy_type = v_type;
+     WHERE w.tenant_id = v_tenant AND w.policy_type = v_type;
     v_seq := nextval('inventory.write_seq');
 
-    IF v_complete THEN
+    -- The keys and the unchanged whole rows are read once each (on Citus
+    -- they travel to the tenant's shard as intermediate results: a
+    -- statement there cannot read this session's temporary tables).
+    WITH k AS (
+        SELECT k.external_id, k.row_fp FROM pg_temp.staged_keys k WHERE k.policy_type = v_type
+    ), s AS MATERIALIZED (
+        SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type
+    ), x AS (
+        SELECT i.id, i.external_id, i.row_fp AS stored_fp, k.external_id AS key_id, k.row_fp AS key_fp,
+               s.item_id IS NOT NULL AS seen_whole, i.absent_since_run_id,
+               inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                        v_w.run_id, v_w.seq) AS last_seen
+          FROM (SELECT i.id, i.external_id, i.row_fp, i.absent_since_run_id, i.seen_run_id, i.write_seq
+                  FROM inventory.item_state i
+                 WHERE i.tenant_id = v_tenant AND i.policy_type = v_type) i
+          FULL JOIN k ON k.external_id = i.external_id
+          LEFT JOIN s ON s.item_id = i.id
+    )
+    SELECT count(x.key_id),
+           count(DISTINCT x.id) FILTER (WHERE x.key_id IS NOT NULL AND NOT x.seen_whole
+                                          AND x.last_seen IS DISTINCT FROM v_run_id),
+           count(*) FILTER (WHERE x.key_id IS NOT NULL AND x.id IS NOT NULL AND x.last_seen <> v_run_id
+                              AND x.stored_fp IS DISTINCT FROM x.key_fp),
+           count(*) FILTER (WHERE x.key_id IS NOT NULL AND x.id IS NULL),
+           array_agg(x.external_id) FILTER (WHERE v_complete AND x.id IS NOT NULL AND x.key_id IS NULL
+                                              AND NOT x.seen_whole AND x.absent_since_run_id IS NULL
+                                              AND x.last_seen < v_run_id),
+           array_agg(DISTINCT x.id) FILTER (WHERE x.id IS NOT NULL AND (x.key_id IS NOT NULL OR x.seen_whole)
+                                              AND x.last_seen < v_run_id
+                                              AND (x.absent_since_run_id IS NOT NULL
+                                                   OR NOT v_complete
+                                                   OR v_w.run_id > v_run_id))
+      INTO v_keys, v_found, v_stale, v_unknown, v_absent, v_mark
+      FROM x;
+
+    IF v_complete AND v_absent IS NOT NULL THEN
         -- Present items that neither this run nor a newer one observed are
-        -- absent from now on; their last observation is written down. Found
-        -- first (an anti-join with what the run saw), then written by key: on
-        -- Citus a modification cannot look into this session's temporary
-        -- tables from a subquery.
-        TRUNCATE pg_temp.inventory_pending;
-        INSERT INTO pg_temp.inventory_pending (policy_type, external_id, meta_jsonb)
-        SELECT v_type, x.external_id, '{}'::jsonb
-          FROM (SELECT i.id, i.external_id FROM inventory.item_state i
-                 WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
-                   AND i.absent_since_run_id IS NULL
-                   AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
-                                                v_w.run_id, v_w.seq) < v_run.id) x
-          LEFT JOIN (SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s
-                      WHERE s.policy_type = v_type) s ON s.item_id = x.id
-         WHERE s.item_id IS NULL;
+        -- absent from now on; their last observation is written down.
         UPDATE inventory.item_state i
-           SET absent_since_run_id = v_run.id,
+           SET absent_since_run_id = v_run_id,
                seen_run_id = inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
                                                       v_w.run_id, v_w.seq),
                seen_at = inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
                                                  v_w.run_id, v_w.seq, v_w.observed_at),
                write_seq = v_seq
-          FROM pg_temp.inventory_pending g
-         WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type
-           AND i.policy_type = g.policy_type AND i.external_id = g.external_id
+          FROM unnest(v_absent) g(external_id)
+         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = g.external_id
            AND i.absent_since_run_id IS NULL
            AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
-                                        v_w.run_id, v_w.seq) < v_run.id;
-        TRUNCATE pg_temp.inventory_pending;
+                                        v_w.run_id, v_w.seq) < v_run_id;
     END IF;
 
-    -- Items this run observed whose rows do not say so yet: absent ones
-    -- (marked by a newer run, or come back), and, when this run's
-    -- observation will not be the type's watermark, present ones too.
-    UPDATE inventory.item_state i
-       SET seen_run_id = v_run.id,
-           seen_at = v_now,
-           absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run.id
-                                      THEN NULL ELSE i.absent_since_run_id END,
-           write_seq = v_seq
-      FROM (SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type) s
-     WHERE i.tenant_id = v_run.tenant_id AND i.policy_type = v_type AND i.id = s.item_id
-       AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq, v_w.run_id, v_w.seq) < v_run.id
-       AND (i.absent_since_run_id IS NOT NULL
-            OR NOT v_complete
-            OR v_w.run_id > v_run.id);
+    IF v_mark IS NOT NULL THEN
+        -- Items this run observed whose rows do not say so yet.
+        UPDATE inventory.item_state i
+           SET seen_run_id = v_run_id,
+               seen_at = v_now,
+               absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
+                                          THEN NULL ELSE i.absent_since_run_id END,
+               write_seq = v_seq
+          FROM unnest(v_mark) m(id)
+         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.id = m.id
+           AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                        v_w.run_id, v_w.seq) < v_run_id;
+    END IF;
 
-    IF v_complete AND (v_w.run_id IS NULL OR v_w.run_id < v_run.id) THEN
+    IF v_complete AND (v_w.run_id IS NULL OR v_w.run_id < v_run_id) THEN
         INSERT INTO inventory.type_watermarks AS w (tenant_id, policy_type, run_id, observed_at, seq)
-        VALUES (v_run.tenant_id, v_type, v_run.id, v_now, nextval('inventory.write_seq'))
+        VALUES (v_tenant, v_type, v_run_id, v_now, nextval('inventory.write_seq'))
         ON CONFLICT (tenant_id, policy_type) DO UPDATE
            SET run_id = excluded.run_id, observed_at = excluded.observed_at, seq = excluded.seq;
+    END IF;
+
+    IF v_keys > 0 THEN
+        IF v_unknown > 0 THEN
+            -- Samples of the rejected keys, with the reason.
+            WITH k AS MATERIALIZED (
+                SELECT k.external_id, k.row_fp FROM pg_temp.staged_keys k WHERE k.policy_type = v_type
+            )
+            SELECT jsonb_agg(inventory._rejected_sample(v_type, u.external_id,
+                       coalesce(inventory._staged_row_problem(v_type, u.external_id, NULL, u.row_fp,
+                                                              v_run.policy_types, '{}'),
+                                'staged key of an item the tenant does not hold')))
+              INTO v_samples
+              FROM (SELECT k.external_id, k.row_fp FROM k
+                      LEFT JOIN inventory.item_state i
+                        ON i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = k.external_id
+                     WHERE i.id IS NULL LIMIT 5) u;
+        END IF;
+        IF v_stale > 0 THEN
+            v_samples := coalesce(v_samples, '[]') || jsonb_build_array(jsonb_build_object(
+                'code', 'stale_staged_key', 'policy_type', v_type, 'count', v_stale,
+                'message', pg_catalog.format('%s staged key(s) named a row written since the manifest was read: counted as observed; the next run stages such items whole', v_stale)));
+        END IF;
+        PERFORM inventory._count_run(v_tenant, v_run_id, v_found, 0, 0, 0, v_unknown, v_samples,
+                                     array_remove(ARRAY[CASE WHEN v_unknown > 0 THEN 'bad_staged_row' END,
+                                                        CASE WHEN v_stale > 0 THEN 'stale_staged_key' END], NULL));
+        IF EXISTS (SELECT 1 FROM pg_temp.staged_keys k WHERE k.policy_type <> v_type) THEN
+            DELETE FROM pg_temp.staged_keys k WHERE k.policy_type = v_type;
+        ELSE
+            TRUNCATE pg_temp.staged_keys;
+        END IF;
     END IF;
 
     IF EXISTS (SELECT 1 FROM pg_temp.inventory_run_seen s WHERE s.policy_type <> v_type) THEN
