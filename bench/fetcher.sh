@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Row 6 of bench/run.sh: inventory-fetch against the local mock Graph server.
+# Rows 4 (through the fetcher) and 6 of bench/run.sh: inventory-fetch against
+# the local mock Graph server, pages of 999 items (Graph's largest $top).
 #
-# One tenant with FETCH_LARGE items of one policy type is synced by the real
-# fetcher (wall time, items/s, peak RSS from /usr/bin/time -v); the rows it
-# wrote are then exported and loaded again with one bare COPY into an
-# unlogged table (the floor). A tenant of FETCH_SMALL items gives the peak RSS
-# to compare with: memory must not grow with the tenant's size.
+# 6. One tenant with FETCH_LARGE items of one policy type is synced by the
+#    real fetcher: wall time, the database time it reports (db_seconds: COPY,
+#    apply_staged, complete_policy_type), peak RSS (/usr/bin/time -v). The
+#    rows it wrote are then exported and loaded again with one bare COPY into
+#    an unlogged table (information). A tenant of FETCH_SMALL items gives the
+#    peak RSS to compare with: memory must not grow with the tenant's size.
+# 4. The large tenant is re-synced after 1% of its items were renamed in the
+#    mock (the manifest path: unchanged items staged as keys), then once more
+#    with nothing changed: wall time, database time, WAL, item table growth.
 #
 # Called by run.sh with the PG* environment of the benchmark database and
 # BUILD_DIR, BENCH_WORK_DIR, FETCH_SMALL, FETCH_LARGE; writes bench.measure.
@@ -29,8 +34,11 @@ put() { pq -c "SELECT bench.put('$1', $2)" >/dev/null; }
 
 secret=bench-Mock-Secret-7f3a
 printf '%s\n' "$secret" >"$work/secret"
+# Pages of up to 999 items (the mock's default page sizes are Graph's
+# defaults for a request without $top).
+printf '[{"path": "deviceManagement/deviceConfigurations", "page_size": 999}]\n' >"$work/types.json"
 "$mock" --port 0 --port-file "$work/mock.port" --tenants 0 --client-secret "$secret" \
-  >"$work/mock.log" 2>&1 &
+  --types-file "$work/types.json" >"$work/mock.log" 2>&1 &
 mock_pid=$!
 trap 'kill "$mock_pid" 2>/dev/null; wait "$mock_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -42,29 +50,76 @@ url=http://127.0.0.1:$(cat "$work/mock.port")
 path=deviceManagement/deviceConfigurations
 selection='{"policy_types":["deviceConfiguration"]}'
 
-# sync_tenant TENANT ITEMS LABEL: prints "seconds peak_rss_bytes"
+lsn() { psql -X -Atq -c "SELECT pg_current_wal_lsn()"; }
+wal_since() { psql -X -Atq -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$1')"; }
+item_bytes() { psql -X -Atq -c "SELECT pg_total_relation_size('inventory.item_state')"; }
+
+# sync_tenant TENANT LABEL [ARGS]: prints "seconds db_seconds peak_rss_bytes"
 sync_tenant() {
-  local tenant=$1 items=$2 label=$3 t0 t1 rss
-  curl -sf -H 'Content-Type: application/json' -d "{\"path\":\"$path\",\"count\":$items}" \
-    "$url/_mock/tenant/$tenant/items" >/dev/null
+  local tenant=$1 label=$2 t0 t1 rss db
+  shift 2
   t0=$(date +%s.%N)
   /usr/bin/time -v -o "$work/time.$label" \
     "$fetch" sync --tenant "$tenant" --selection "$selection" --db "dbname=$PGDATABASE" \
-      --client-id bench-client --client-secret-file "$work/secret" \
-      --graph-url "$url" --login-url "$url" --no-progress --log-level warn \
+      --client-id bench-client --client-secret-file "$work/secret" --page-size 999 \
+      --graph-url "$url" --login-url "$url" --no-progress --log-level info "$@" \
       >"$work/fetch.$label.log" 2>&1 || { cat "$work/fetch.$label.log" >&2; return 1; }
   t1=$(date +%s.%N)
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.$label")
-  awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.3f %d\n", b - a, r * 1024 }'
+  db=$(sed -n 's/.*run finished.* db_seconds=\([0-9.]*\).*/\1/p' "$work/fetch.$label.log" | tail -n1)
+  [ -n "$db" ] || { cat "$work/fetch.$label.log" >&2; echo "fetcher bench: no db_seconds in the log" >&2; return 1; }
+  awk -v a="$t0" -v b="$t1" -v d="$db" -v r="$rss" 'BEGIN { printf "%.3f %s %d\n", b - a, d, r * 1024 }'
+}
+set_items() {
+  curl -sf -H 'Content-Type: application/json' -d "{\"path\":\"$path\",\"count\":$2}" \
+    "$url/_mock/tenant/$1/items" >/dev/null
+}
+# check_last_run TENANT CREATED UPDATED: the run saw every item and wrote what changed
+check_last_run() {
+  local got
+  got=$(psql -X -Atq -c "SELECT items_observed || ' ' || items_created || ' ' || items_updated || ' ' || status
+                           FROM inventory.inventory_sync_runs WHERE tenant_id = '$1' ORDER BY id DESC LIMIT 1")
+  [ "$got" = "$large $2 $3 succeeded" ] || { echo "fetcher bench: last run of $1: '$got', want '$large $2 $3 succeeded'" >&2; exit 1; }
 }
 
 small_tenant=00000000-0000-4000-8000-0000000f0001
 large_tenant=00000000-0000-4000-8000-0000000f0002
-read -r _ rss_small < <(sync_tenant "$small_tenant" "$small" small)
-read -r seconds rss_large < <(sync_tenant "$large_tenant" "$large" large)
-stored=$(psql -X -Atq -c "SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$large_tenant'")
-[ "$stored" = "$large" ] || { echo "fetcher bench: $stored of $large items stored" >&2; exit 1; }
-echo "  fetcher: $large items in $seconds s, peak RSS $((rss_large / 1024)) kB ($small items: $((rss_small / 1024)) kB)"
+set_items "$small_tenant" "$small"
+set_items "$large_tenant" "$large"
+read -r _ _ rss_small < <(sync_tenant "$small_tenant" small)
+read -r seconds db_seconds rss_large < <(sync_tenant "$large_tenant" large)
+check_last_run "$large_tenant" "$large" 0
+echo "  fetcher, first sync: $large items in $seconds s (database $db_seconds s), peak RSS $((rss_large / 1024)) kB ($small items: $((rss_small / 1024)) kB)"
+put fetch.db "$db_seconds"
+
+# Row 4 through the fetcher: 1% renamed, then nothing changed.
+psql -X -q -c "VACUUM ANALYZE inventory.item_state" >/dev/null
+changed=$((large / 100))
+step=$((large / changed))
+indexes=$(awk -v n="$changed" -v s="$step" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? "," : ""), i * s }')
+curl -sf -H 'Content-Type: application/json' -d "{\"path\":\"$path\",\"indexes\":[$indexes]}" \
+  "$url/_mock/tenant/$large_tenant/rename" >/dev/null
+psql -X -q -c "CHECKPOINT" >/dev/null
+start=$(lsn)
+read -r r_wall r_db r_rss < <(sync_tenant "$large_tenant" resync_changed)
+r_wal=$(wal_since "$start")
+check_last_run "$large_tenant" 0 "$changed"
+echo "  fetcher, re-sync with $changed of $large renamed: $r_wall s (database $r_db s), WAL $((r_wal / 1024)) kB, peak RSS $((r_rss / 1024)) kB"
+put resync.fetch_changed "$r_wall"
+put resync.fetch_changed_db "$r_db"
+put resync.fetch_changed_wal "$r_wal"
+put resync.fetch_rss "$r_rss"
+psql -X -q -c "VACUUM ANALYZE inventory.item_state" -c "CHECKPOINT" >/dev/null
+before=$(item_bytes)
+start=$(lsn)
+read -r s_wall s_db _ < <(sync_tenant "$large_tenant" resync_same)
+s_wal=$(wal_since "$start")
+check_last_run "$large_tenant" 0 0
+echo "  fetcher, re-sync with nothing changed: $s_wall s (database $s_db s), WAL $((s_wal / 1024)) kB"
+put resync.fetch_same "$s_wall"
+put resync.fetch_same_db "$s_db"
+put resync.fetch_same_wal "$s_wal"
+put resync.fetch_same_growth "$(( $(item_bytes) - before ))"
 
 # The floor: the same rows, one COPY from a file into an unlogged table.
 pq >/dev/null <<SQL
