@@ -74,7 +74,7 @@ INSERT INTO figures SELECT 'one hash join with the type', pg_temp.seconds(format
 RESET enable_nestloop;
 INSERT INTO figures SELECT 'the batch checks (_staged_row_problem)', pg_temp.seconds($q$
     SELECT count(*) FROM src s
-     WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, '{deviceConfiguration}', '{}') IS NULL$q$)
+     WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, NULL, '{deviceConfiguration}', '{}') IS NULL$q$)
      - pg_temp.seconds('SELECT count(*) FROM src');
 
 SELECT what, :n AS items, :b AS batch, round(seconds, 2) AS seconds, round(seconds * 1e6 / :n, 2) AS us_per_item
