@@ -40,7 +40,8 @@ Examples:
 std::string limits_json() {
   nlohmann::json j = {{"external_id_max_bytes", kMaxExternalIdBytes},
                       {"error_message_max_chars", kMaxErrorMessageChars},
-                      {"errors_max", kMaxStoredErrors}};
+                      {"errors_max", kMaxStoredErrors},
+                      {"meta_kinds", meta_kinds()}};
   return j.dump();
 }
 

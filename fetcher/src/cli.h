@@ -21,8 +21,9 @@ struct CommandLine {
 // Configuration errors throw ConfigError.
 CommandLine parse_command_line(const std::vector<std::string>& args);
 
-// {"external_id_max_bytes":...,"error_message_max_chars":...,"errors_max":...}:
-// the fetcher's copies of the limits inventory.limits() reports.
+// {"external_id_max_bytes":...,"error_message_max_chars":...,"errors_max":...,
+// "meta_kinds":{key: kind}}: the fetcher's copies of what inventory.limits()
+// and inventory.meta_keys hold.
 std::string limits_json();
 
 // A usage error's text without any argument value (option names only).

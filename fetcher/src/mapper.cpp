@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "canonical.h"
 #include "canonical_nlohmann.h"
@@ -9,6 +10,16 @@
 #include "sha256.h"
 
 namespace fetch {
+
+const std::map<std::string, std::string>& meta_kinds() {
+  static const std::map<std::string, std::string> kinds = {
+      {"odata_type", "string"},        {"platform", "string"},         {"technologies", "string_array"},
+      {"created_at", "timestamp"},     {"last_modified_at", "timestamp"}, {"version", "string"},
+      {"scope_tag_ids", "string_array"}, {"is_assigned", "boolean"},   {"template_family", "string"},
+      {"template_id", "string"},       {"setting_count", "number"},    {"state", "string"},
+      {"priority", "number"}};
+  return kinds;
+}
 
 const std::vector<std::string>& volatile_keys() {
   // lastModifiedDateTime/modifiedDateTime/version: bumped by Intune on
@@ -71,6 +82,14 @@ const nlohmann::json* member(const nlohmann::json& obj, const char* key) {
   return &*it;
 }
 
+void check_kind(const char* key, const char* kind) {
+  const auto& kinds = meta_kinds();
+  const auto it = kinds.find(key);
+  if (it == kinds.end() || it->second != kind) {
+    throw std::logic_error(std::string("meta key ") + key + " is not a " + kind + " in meta_kinds()");
+  }
+}
+
 struct MetaBuilder {
   nlohmann::json meta = nlohmann::json::object();
   std::vector<std::string> warnings;
@@ -80,6 +99,7 @@ struct MetaBuilder {
   }
 
   void string(const char* key, const nlohmann::json* v) {
+    check_kind(key, "string");
     if (!v) return;
     if (!v->is_string()) {
       warn(std::string(key) + "_not_string");
@@ -96,6 +116,7 @@ struct MetaBuilder {
   }
 
   void timestamp(const char* key, const nlohmann::json* v) {
+    check_kind(key, "timestamp");
     if (!v) return;
     if (!v->is_string() || !tinv::is_iso8601_timestamp(v->get_ref<const std::string&>())) {
       warn(std::string(key) + "_invalid");
@@ -105,6 +126,7 @@ struct MetaBuilder {
   }
 
   void number(const char* key, const nlohmann::json* v) {
+    check_kind(key, "number");
     if (!v) return;
     if (!v->is_number() || (v->is_number_float() && !std::isfinite(v->get<double>()))) {
       warn(std::string(key) + "_not_number");
@@ -114,6 +136,7 @@ struct MetaBuilder {
   }
 
   void boolean(const char* key, const nlohmann::json* v) {
+    check_kind(key, "boolean");
     if (!v) return;
     if (!v->is_boolean()) {
       warn(std::string(key) + "_not_boolean");
@@ -124,6 +147,7 @@ struct MetaBuilder {
 
   // Accepts an array of strings, or a comma-separated string ("mdm,microsoftSense").
   void string_array(const char* key, const nlohmann::json* v) {
+    check_kind(key, "string_array");
     if (!v) return;
     std::vector<std::string> items;
     if (v->is_string()) {

@@ -2,6 +2,7 @@
 // external id, display name, whitelisted meta and the content hash.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ struct StagedRow {
 // names joined; a longer one cannot be a key of the item table (a B-tree
 // entry is limited to about 2.7 kB), so it is a bad item, not a failed run.
 inline constexpr size_t kMaxExternalIdBytes = 1024;
+
+// The meta keys the fetcher writes and their kinds, as in the extension's
+// inventory.meta_keys (the source; `inventory-fetch --print-limits` shows
+// this copy and a test compares the two). Writing a key that is not here,
+// or as another kind, is a programming error (std::logic_error).
+const std::map<std::string, std::string>& meta_kinds();
 
 struct MapResult {
   bool ok = false;

@@ -350,7 +350,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
 
     // Writer: this thread, the run's database session. Pages stream into
     // one open COPY while they keep coming; it is ended at the batch size
-    // (then apply_staged), at the end of a type, or after 20 ms without a
+    // (then apply_staged), at the end of a type, or after kCopyIdleMs without a
     // page, so no statement stays open while Graph is slow.
     size_t done = 0;
     long staged_since_apply = 0;
@@ -430,7 +430,7 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     };
     bool writer_failed = false;
     while (done < n_types) {
-      auto msg = queue.pop(std::chrono::milliseconds(copy_open ? 20 : 200));
+      auto msg = queue.pop(std::chrono::milliseconds(copy_open ? kCopyIdleMs : 200));
       try {
       if (!msg) {
         end_copy();

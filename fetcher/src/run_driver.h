@@ -22,6 +22,9 @@ namespace fetch {
 
 // COPY text waiting for a tenant's writer, at most (bytes).
 inline constexpr size_t kQueueBytes = 16u << 20;
+// An open COPY is ended after this long without a page (a statement is not
+// held open while Graph is slow; every COPY is a commit, so not sooner).
+inline constexpr long kCopyIdleMs = 500;
 // Narrow manifest keys the writer collects before it COPYs them.
 inline constexpr size_t kKeyBufferBytes = 4u << 20;
 

@@ -536,9 +536,16 @@ if want_case misc; then
 
   # The limits the fetcher shares with the extension are the extension's
   # (inventory.limits() is their source; the fetcher holds copies).
+  limits=$("$FETCH" --print-limits)
   expect_eq "the fetcher's limits are inventory.limits()" \
-    "$("$FETCH" --print-limits | jq -cS .)" \
+    "$(jq -cS 'del(.meta_kinds)' <<<"$limits")" \
     "$(sql e2e_misc "SELECT jsonb_object_agg(name, value) FROM inventory.limits()" | jq -cS .)"
+  expect_ge "the fetcher names the meta keys it writes" "$(jq '.meta_kinds | length' <<<"$limits")" 10
+  expect_eq "every meta key the fetcher writes is in inventory.meta_keys with the same kind" \
+    "$(sql e2e_misc "SELECT coalesce(string_agg(f.key || ':' || f.value, ' '), 'none')
+                       FROM jsonb_each_text('$(jq -c '.meta_kinds' <<<"$limits")'::jsonb) f
+                       LEFT JOIN inventory.meta_keys k ON k.key = f.key AND k.kind = f.value
+                      WHERE k.key IS NULL")" none
 
   reset_mock
   fetch misc-sel e2e_misc $T '{"policy_types":["noSuchType"]}'
