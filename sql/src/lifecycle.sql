@@ -305,9 +305,12 @@ CREATE OR REPLACE FUNCTION inventory._apply_staged(v_run inventory.inventory_syn
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
     -- Plans are made for the batch at hand (a generic plan would be made for
-    -- a guessed tenant size); the statements below are written so that item
-    -- rows are only ever reached through their primary key.
+    -- a guessed tenant size); item rows are only ever reached through their
+    -- primary key: the tenant tables keep no statistics, and a hash join
+    -- that looks cheap for a guessed 5,000 rows reads the whole tenant.
     SET plan_cache_mode = force_custom_plan
+    SET enable_hashjoin = off
+    SET enable_mergejoin = off
     AS $$
 DECLARE
     -- Plain variables: record fields would be fetched again for every row.
@@ -586,6 +589,8 @@ CREATE OR REPLACE FUNCTION inventory._settle_policy_type(v_run inventory.invento
     -- quadratic; hash joins are always right here. A type of a million
     -- items is hashed in memory.
     SET enable_nestloop = off
+    SET enable_hashjoin = on
+    SET enable_mergejoin = on
     SET work_mem = '64MB'
     SET plan_cache_mode = force_custom_plan
     AS $$
@@ -643,6 +648,13 @@ BEGIN
                                                    OR v_w.run_id > v_run_id))
       INTO v_keys, v_found, v_stale, v_unknown, v_absent, v_mark
       FROM x;
+
+    -- The rows to write are few (what changed): reached by key, one probe
+    -- each (the tenant tables keep no statistics; a hash join would read
+    -- the whole type again). Restored when the function returns.
+    PERFORM pg_catalog.set_config('enable_nestloop', 'on', true),
+            pg_catalog.set_config('enable_hashjoin', 'off', true),
+            pg_catalog.set_config('enable_mergejoin', 'off', true);
 
     IF v_complete AND v_absent IS NOT NULL THEN
         -- Present items that neither this run nor a newer one observed are
