@@ -123,6 +123,24 @@ put resync.fetch_same_db "$s_db"
 put resync.fetch_same_wal "$s_wal"
 put resync.fetch_same_growth "$(( $(item_bytes) - before ))"
 
+# What this design cannot do without, for the same tenant: one read of its
+# item rows (the manifest's and the settle's scan each cost about this),
+# the manifest out of the database and the keys back in.
+pq >/dev/null <<SQL
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) FROM inventory.item_state
+ WHERE tenant_id = '$large_tenant' AND absent_since_run_id IS NULL AND row_fp IS NOT NULL;
+SELECT bench.put('resync.floor_scan', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz));
+SELECT clock_timestamp() AS t0 \gset
+\copy (SELECT policy_type, external_id, row_fp FROM inventory.item_state WHERE tenant_id = '$large_tenant' AND absent_since_run_id IS NULL) TO '$work/keys.tsv'
+SELECT bench.put('resync.floor_out', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz));
+CREATE TEMP TABLE floor_keys (policy_type text, external_id text, row_fp text);
+SELECT clock_timestamp() AS t0 \gset
+\copy floor_keys FROM '$work/keys.tsv'
+SELECT bench.put('resync.floor_in', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz));
+SQL
+rm -f "$work/keys.tsv"
+
 # The floor: the same rows, one COPY from a file into an unlogged table.
 pq >/dev/null <<SQL
 \copy (SELECT policy_type, external_id, display_name, meta_jsonb, content_hash FROM inventory.inventory_items WHERE tenant_id = '$large_tenant') TO '$work/rows.tsv'
