@@ -204,7 +204,11 @@ CREATE TABLE inventory.item_state (
     absent_since_run_id  bigint,
     row_fp               text,
     PRIMARY KEY (tenant_id, policy_type, external_id)
-);
+)
+-- Room on every page for a changed row's new version (a HOT update: no new
+-- index entry, no index page logged after a checkpoint); a re-sync changes
+-- few rows, spread over the whole table.
+WITH (fillfactor = 90);
 CREATE INDEX item_state_absent ON inventory.item_state (tenant_id, policy_type)
     WHERE absent_since_run_id IS NOT NULL;
 COMMENT ON TABLE inventory.item_state IS

@@ -39,6 +39,9 @@ DROP POLICY IF EXISTS items_by_tenant ON inventory.item_state;
 -- The manifest (docs/design.md §6): the fingerprint of the row an item was
 -- last written from.
 ALTER TABLE inventory.item_state ADD COLUMN row_fp text;
+-- Room on every page for a changed row's new version (HOT updates); applies
+-- to pages written from now on.
+ALTER TABLE inventory.item_state SET (fillfactor = 90);
 COMMENT ON COLUMN inventory.item_state.row_fp IS 'Fingerprint the client gave the staged row this row was last written from (NULL when it gave none); inventory.sync_manifest hands it back so that unchanged items can be staged as keys.';
 
 -- Internal helpers whose arguments changed.
