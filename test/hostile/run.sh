@@ -372,7 +372,7 @@ case_9() {
   local run
   run=$(last_run $t)
   expect_eq "  ... the type stops with run_budget_exhausted, the other completes" \
-    "$(sql $DB "SELECT string_agg(policy_type || ':' || status || ':' || coalesce(error_code, '-'), ' ' ORDER BY 1) FROM inventory.inventory_sync_run_types WHERE run_id = $run")" \
+    "$(sql $DB "SELECT string_agg(policy_type || ':' || status || ':' || coalesce(error_code, '-'), ' ' ORDER BY policy_type) FROM inventory.inventory_sync_run_types WHERE run_id = $run")" \
     "deviceCompliancePolicy:complete:- deviceConfiguration:incomplete:run_budget_exhausted"
   # Same-host links outside the collection are refused; nothing is requested there.
   local link verdicts=""

@@ -63,7 +63,7 @@ SQL
     "$(run_field $db "${run:-0}" "status || ' ' || (selection_hash = inventory.selection_hash('{\"policy_types\":[\"deviceConfiguration\"],\"purpose\":\"hijack\"}'))")" \
     "succeeded true"
   expect_eq "stocked session: the real whitelist applied" \
-    "$(sql $db "SELECT string_agg(external_id || '=' || meta_jsonb::text, ' ' ORDER BY 1) FROM inventory.inventory_items WHERE tenant_id = '$t2'")" \
+    "$(sql $db "SELECT string_agg(external_id || '=' || meta_jsonb::text, ' ' ORDER BY external_id) FROM inventory.inventory_items WHERE tenant_id = '$t2'")" \
     'hijack-1={"platform": "windows10"} hijack-2={"state": "on"}'
   # A reader whose search_path puts public first reads the same.
   local plain hijacked

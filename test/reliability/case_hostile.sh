@@ -138,9 +138,9 @@ JSON
   expect_eq "hostile run: 100,000 items of one page" \
     "$(sql $db "SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$t' AND policy_type = 'mobileApp' AND external_id LIKE 'h-app-%' AND display_name = 'app ' || ltrim(substr(external_id, 7), '0')")" 100000
   expect_eq "hostile run: the health script items before the bad nextLink" \
-    "$(sql $db "SELECT string_agg(external_id, ',' ORDER BY 1) FROM inventory.inventory_items WHERE tenant_id = '$t' AND policy_type = 'deviceHealthScript'")" "h-hs-1,h-hs-2"
+    "$(sql $db "SELECT string_agg(external_id, ',' ORDER BY external_id) FROM inventory.inventory_items WHERE tenant_id = '$t' AND policy_type = 'deviceHealthScript'")" "h-hs-1,h-hs-2"
   expect_eq "hostile run: 10 MB object and 10 MB name stored" \
-    "$(sql $db "SELECT string_agg(external_id || ':' || length(display_name), ',' ORDER BY 1) FROM inventory.inventory_items WHERE tenant_id = '$t' AND policy_type = 'deviceManagementScript' AND external_id LIKE 'h-big%'")" \
+    "$(sql $db "SELECT string_agg(external_id || ':' || length(display_name), ',' ORDER BY external_id) FROM inventory.inventory_items WHERE tenant_id = '$t' AND policy_type = 'deviceManagementScript' AND external_id LIKE 'h-big%'")" \
     "h-big-name:10485760,h-big-object:10"
   # Names exactly as sent (NUL removed), meta only of the right kinds.
   expect_eq "hostile run: names of the valid hostile items" \
