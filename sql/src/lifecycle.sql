@@ -605,7 +605,7 @@ DECLARE
     v_stale    bigint;
     v_unknown  bigint;
     v_absent   text[];
-    v_mark     bigint[];
+    v_mark     text[];
     v_samples  jsonb;
 BEGIN
     -- No item of this type is written by anyone else until commit.
@@ -641,7 +641,7 @@ BEGIN
            array_agg(x.external_id) FILTER (WHERE v_complete AND x.id IS NOT NULL AND x.key_id IS NULL
                                               AND NOT x.seen_whole AND x.absent_since_run_id IS NULL
                                               AND x.last_seen < v_run_id),
-           array_agg(DISTINCT x.id) FILTER (WHERE x.id IS NOT NULL AND (x.key_id IS NOT NULL OR x.seen_whole)
+           array_agg(DISTINCT x.external_id) FILTER (WHERE x.id IS NOT NULL AND (x.key_id IS NOT NULL OR x.seen_whole)
                                               AND x.last_seen < v_run_id
                                               AND (x.absent_since_run_id IS NOT NULL
                                                    OR NOT v_complete
@@ -649,9 +649,11 @@ BEGIN
       INTO v_keys, v_found, v_stale, v_unknown, v_absent, v_mark
       FROM x;
 
-    -- The rows to write are few (what changed): reached by key, one probe
-    -- each (the tenant tables keep no statistics; a hash join would read
-    -- the whole type again). Restored when the function returns.
+    -- The rows to write are few (what changed): reached through their
+    -- primary key with the keys as one array (an index scan, whatever the
+    -- planner guesses: the tenant tables keep no statistics, and a join with
+    -- the keys could scan them once per row of the type). Restored when the
+    -- function returns.
     PERFORM pg_catalog.set_config('enable_nestloop', 'on', true),
             pg_catalog.set_config('enable_hashjoin', 'off', true),
             pg_catalog.set_config('enable_mergejoin', 'off', true);
@@ -666,8 +668,7 @@ BEGIN
                seen_at = inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
                                                  v_w.run_id, v_w.seq, v_w.observed_at),
                write_seq = v_seq
-          FROM unnest(v_absent) g(external_id)
-         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = g.external_id
+         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_absent)
            AND i.absent_since_run_id IS NULL
            AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
                                         v_w.run_id, v_w.seq) < v_run_id;
@@ -681,8 +682,7 @@ BEGIN
                absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
                                           THEN NULL ELSE i.absent_since_run_id END,
                write_seq = v_seq
-          FROM unnest(v_mark) m(id)
-         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.id = m.id
+         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_mark)
            AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
                                         v_w.run_id, v_w.seq) < v_run_id;
     END IF;
