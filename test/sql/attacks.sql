@@ -145,6 +145,38 @@ CREATE TRIGGER t AFTER TRUNCATE ON pg_temp.staged_items FOR EACH STATEMENT EXECU
 SELECT regress_atk.try(format('CALL inventory.apply_staged(%s)', :run_a2)) AS apply_after_discard;
 SELECT inventory.finish_sync_run(:run_a2, 'succeeded') AS finish_after_discard;
 SELECT * FROM regress_atk.escalated();
+DROP TABLE staged_items, inventory_pending, inventory_run_seen;
+-- The keys table (the manifest's staging) the same: a caller's own
+-- pg_temp.staged_keys with a TRUNCATE trigger and a policy calling caller
+-- code is neither settled, read nor emptied; the run fails with staging_lost.
+SELECT inventory.begin_sync_run(:'ta', :'sel') AS run_k \gset
+DISCARD TEMP;
+CREATE TEMP TABLE staged_keys (policy_type text, external_id text, row_fp text);
+SET client_min_messages = error;  -- Citus warns that this object stays on the coordinator
+CREATE FUNCTION pg_temp.pwn() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> session_user THEN
+        EXECUTE 'ALTER ROLE ' || session_user || ' SUPERUSER';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION pg_temp.pwn_check(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_user <> session_user THEN
+        EXECUTE 'ALTER ROLE ' || session_user || ' CREATEROLE';
+    END IF;
+    RETURN true;
+END $$;
+RESET client_min_messages;
+INSERT INTO pg_temp.staged_keys VALUES ('deviceConfiguration', 'a-1', '00000000000000000000000000000001');
+CREATE TRIGGER tk AFTER TRUNCATE ON pg_temp.staged_keys FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.pwn();
+CREATE POLICY pk ON pg_temp.staged_keys USING (pg_temp.pwn_check(external_id));
+ALTER TABLE pg_temp.staged_keys ENABLE ROW LEVEL SECURITY;
+SELECT regress_atk.try(format('SELECT inventory.complete_policy_type(%s, %L, %L, 1, 1)', :run_k, 'deviceConfiguration', 'complete')) AS complete_with_caller_keys;
+SELECT inventory.finish_sync_run(:run_k, 'succeeded') AS finish_with_caller_keys;
+SELECT * FROM regress_atk.escalated();
+SELECT count(*) AS caller_keys_untouched FROM pg_temp.staged_keys;
+DROP TABLE staged_keys;
 
 --------------------------------------------------------------------------------
 -- 2. Cross-tenant takeover of B's abandoned run by A's sync role.
@@ -155,6 +187,8 @@ SELECT count(*) AS squatted FROM (SELECT pg_advisory_lock(inventory.sync_lock_ke
 SET inventory.session_run = :'run_b2';
 SELECT regress_atk.try(format('SELECT inventory.begin_sync_run(%L, %L)', :'tb', :'sel')) AS begin_b;
 SELECT inventory.begin_sync_run(:'ta', :'sel') AS run_a3 \gset
+-- Another tenant's running run: its manifest is refused like its writes.
+SELECT regress_atk.try(format('SELECT count(*) FROM inventory.sync_manifest(%s)', :run_b2)) AS manifest_b;
 INSERT INTO pg_temp.staged_items VALUES ('deviceConfiguration', 'injected', 'Injected', '{}', NULL);
 SELECT regress_atk.try(format('CALL inventory.apply_staged(%s)', :run_b2)) AS apply_b,
        regress_atk.try(format('SELECT inventory.complete_policy_type(%s, %L, %L, 1, 1)', :run_b2, 'deviceConfiguration', 'complete')) AS complete_b,
