@@ -1,7 +1,5 @@
 #include "copy_format.h"
 
-#include <cstring>
-
 namespace fetch {
 
 void append_copy_field(std::string& out, std::string_view value) {
