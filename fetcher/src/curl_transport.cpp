@@ -204,6 +204,9 @@ void CurlMultiTransport::loop() {
     } else {
       r.status = 0;
       if (t->too_large) {
+        // The status line did arrive (a caller that needs only the status,
+        // an absence check, may use it).
+        r.status = status;
         r.error = TransportError::TooLarge;
         r.error_message =
             "response body larger than " + std::to_string(t->request->max_body_bytes) + " bytes";

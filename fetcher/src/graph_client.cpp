@@ -97,6 +97,21 @@ JsonResult GraphClient::get(const RequestContext& ctx, const std::string& url,
   return execute(ctx, Kind::Graph, url, policy_type, nullptr);
 }
 
+ItemCheck GraphClient::check_item(const RequestContext& ctx, const std::string& url,
+                                  const std::string& policy_type) {
+  JsonResult r = execute(ctx, Kind::Item, url, policy_type, nullptr);
+  ItemCheck c;
+  c.attempts = r.attempts;
+  if (r.ok) {
+    c.status = 200;
+    return c;
+  }
+  c.cancelled = r.error.code == codes::kCancelled;
+  c.status = r.error.http_status;
+  c.error = std::move(r.error);
+  return c;
+}
+
 TokenResult GraphClient::fetch_token(const RequestContext& ctx, const std::string& token_url,
                                      const std::function<std::string()>& make_body, AccessToken& out) {
   if (ctx.metrics) ++ctx.metrics->token_requests;
@@ -199,7 +214,7 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
   for (;;) {
     if (stop.stop_requested()) return fail(codes::kCancelled, 0, nullptr, "cancelled");
     std::string token;
-    if (kind == Kind::Graph) {
+    if (kind != Kind::Token) {
       TokenResult tr = ctx.tokens->get(stop);
       if (!tr.ok) {
         result.ok = false;
@@ -226,7 +241,8 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     req.headers.push_back("client-request-id: " + client_request_id);
     req.headers.push_back("return-client-request-id: true");
     if (counters.total() > 0) req.headers.push_back("Retry-Attempt: " + std::to_string(counters.total()));
-    if (kind == Kind::Graph) {
+    if (kind == Kind::Item) req.max_body_bytes = std::min(config_.max_body_bytes, kMaxItemResponseBytes);
+    if (kind != Kind::Token) {
       if (!is_b64token(token)) {
         // Never put a token that could end the header line on the wire.
         return fail(codes::kAuthFailed, 0, nullptr, "the access token is not an RFC 6750 token");
@@ -252,7 +268,7 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     HttpResponse resp = transport_.perform(req);
     std::optional<double> ra;
     if (resp.error == TransportError::None) ra = parse_retry_after(resp.retry_after, clock_.wall_now());
-    if (kind == Kind::Graph && resp.error == TransportError::None && resp.status == 429) {
+    if (kind != Kind::Token && resp.error == TransportError::None && resp.status == 429) {
       // Pause the whole tenant before this slot frees up: for Retry-After,
       // or for the backoff this request is about to take.
       // A pause longer than a whole request budget is cut to it: no request
@@ -270,6 +286,10 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     req.headers.clear();
     req.body.clear();
 
+    if (kind == Kind::Item && resp.error == TransportError::TooLarge && resp.status >= 200 && resp.status < 300) {
+      // More than an absence check reads: the object is there all the same.
+      resp.error = TransportError::None;
+    }
     AttemptClass cls;
     if (resp.error == TransportError::Cancelled) {
       cls = AttemptClass::Cancelled;
@@ -279,7 +299,11 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
       cls = classify_status(resp.status);
       if (cls == AttemptClass::Success) {
         bool good = false;
-        if (kind == Kind::Token) {
+        if (kind == Kind::Item) {
+          // Only the status matters; the object's content is not kept.
+          good = true;
+          std::string().swap(resp.body);
+        } else if (kind == Kind::Token) {
           result.body = nlohmann::json::parse(resp.body, nullptr, false);
           OPENSSL_cleanse(resp.body.data(), resp.body.size());
           good = result.body.is_object();
@@ -321,7 +345,7 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     if (cls == AttemptClass::Cancelled) return fail(codes::kCancelled, 0, nullptr, "cancelled");
     if (cls == AttemptClass::Throttled && ctx.metrics) ++ctx.metrics->throttled;
 
-    if (cls == AttemptClass::Unauthorized && kind == Kind::Graph && !refreshed_after_401) {
+    if (cls == AttemptClass::Unauthorized && kind != Kind::Token && !refreshed_after_401) {
       // The token may have expired or been revoked early: get a new one once.
       refreshed_after_401 = true;
       ctx.tokens->invalidate(token);
@@ -376,7 +400,21 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     }
     const bool has_status = resp.error == TransportError::None;
     fail(code, has_status ? resp.status : 0, has_status ? &resp : nullptr, message);
-    log_.warn(kind == Kind::Token ? "token request failed" : "graph request failed",
+    if (kind == Kind::Item && has_status && resp.status == 404) {
+      // The answer an absence check hopes for (or fears), not a failure.
+      if (log_.enabled(LogLevel::Debug)) {
+        log_.debug("http", {{"tenant", ctx.tenant},
+                            {"type", policy_type},
+                            {"status", resp.status},
+                            {"attempt", result.attempts},
+                            {"request_id", result.error.request_id},
+                            {"client_request_id", result.error.client_request_id}});
+      }
+      return result;
+    }
+    log_.warn(kind == Kind::Token  ? "token request failed"
+              : kind == Kind::Item ? "absence check failed"
+                                   : "graph request failed",
               {{"tenant", ctx.tenant},
                {"type", policy_type},
                {"code", result.error.code},

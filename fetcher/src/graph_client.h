@@ -31,6 +31,9 @@ inline constexpr size_t kMaxHeaderChars = 256;
 // Largest token endpoint answer read (bytes), and longest access token.
 inline constexpr size_t kMaxTokenResponseBytes = 1u << 20;
 inline constexpr size_t kMaxTokenBytes = 16384;
+// Largest body read from a single-object GET (an absence check needs only the
+// status: a larger 2xx body still says the object exists).
+inline constexpr size_t kMaxItemResponseBytes = 1u << 20;
 
 // An RFC 6750 b64token (the only characters a bearer token may have, so it
 // can never end or add a header line), at most kMaxTokenBytes.
@@ -55,6 +58,17 @@ struct JsonResult {
   std::string request_id;
 };
 
+// The answer to one single-object GET (an absence check, docs/design.md
+// issue 11): `status` is 404 (gone), 200 (any 2xx: it exists), any other
+// final HTTP status once the retries are over, or 0 for a transport
+// failure or a give-up without a status (timeout, budget).
+struct ItemCheck {
+  long status = 0;
+  bool cancelled = false;  // the run is stopping: nothing was learned
+  int attempts = 0;
+  ErrorRecord error;  // when status is not 200 or 404
+};
+
 class GraphClient {
  public:
   GraphClient(Transport& transport, Clock& clock, ThrottleGate& gate, Logger& log, GraphClientConfig config,
@@ -62,6 +76,12 @@ class GraphClient {
 
   // GET `url` (sent byte for byte) with the tenant's bearer token.
   JsonResult get(const RequestContext& ctx, const std::string& url, const std::string& policy_type);
+
+  // GET one object `url` (built by item_url) with the tenant's bearer token,
+  // through the same gate, retry policy and budgets as a page; a 404 is an
+  // answer, not retried and not logged as a failure. The body is read up to
+  // kMaxItemResponseBytes and dropped.
+  ItemCheck check_item(const RequestContext& ctx, const std::string& url, const std::string& policy_type);
 
   // POST a client-credentials token request. `make_body` is called for every
   // attempt (a certificate assertion is signed fresh each time).
@@ -71,7 +91,7 @@ class GraphClient {
   const GraphClientConfig& config() const { return config_; }
 
  private:
-  enum class Kind { Graph, Token };
+  enum class Kind { Graph, Token, Item };
   JsonResult execute(const RequestContext& ctx, Kind kind, const std::string& url,
                      const std::string& policy_type, const std::function<std::string()>& make_body);
 

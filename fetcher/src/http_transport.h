@@ -24,7 +24,7 @@ struct HttpRequest {
 enum class TransportError { None, Timeout, Network, TooLarge, Cancelled };
 
 struct HttpResponse {
-  long status = 0;  // 0 when no response arrived
+  long status = 0;  // 0 when no response arrived (TooLarge: the status line's, if any)
   std::string body;
   std::string request_id;         // "request-id" header
   std::string client_request_id;  // "client-request-id" header

@@ -121,6 +121,26 @@ std::string first_page_url(const GraphBase& base, std::string_view api_version, 
   return url;
 }
 
+std::optional<std::string> item_url(const GraphBase& base, std::string_view api_version,
+                                    std::string_view graph_path, std::string_view id) {
+  if (id.empty() || id == "." || id == ".." || id.size() > 1024) return std::nullopt;
+  std::string url = first_page_url(base, api_version, graph_path, 0);
+  url += '/';
+  static const char* hex = "0123456789ABCDEF";
+  for (char ch : id) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~') {
+      url += ch;
+    } else {
+      url += '%';
+      url += hex[c >> 4];
+      url += hex[c & 15];
+    }
+  }
+  return url;
+}
+
 bool is_plain_graph_path(std::string_view p) {
   while (!p.empty() && p.front() == '/') p.remove_prefix(1);
   if (p.empty() || p.back() == '/') return false;

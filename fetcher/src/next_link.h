@@ -38,6 +38,13 @@ std::optional<GraphBase> parse_graph_base(std::string_view url);
 std::string first_page_url(const GraphBase& base, std::string_view api_version, std::string_view graph_path,
                            int page_size);
 
+// One object of a collection: <base>/<api_version>/<graph_path>/<id>, the
+// id percent-encoded (every byte but A-Z a-z 0-9 - . _ ~), so it is always
+// exactly one path segment. nullopt for an id that could not be one: empty,
+// "." or "..", or longer than 1024 bytes.
+std::optional<std::string> item_url(const GraphBase& base, std::string_view api_version,
+                                    std::string_view graph_path, std::string_view id);
+
 // A registry graph_path the fetcher is willing to list: segments of
 // letters, digits, '.', '_' and '-' only. Rejects queries ($expand,
 // $select), function calls such as getOmaSettingPlainTextValue(...) and
