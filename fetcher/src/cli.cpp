@@ -41,6 +41,7 @@ std::string limits_json() {
   nlohmann::json j = {{"external_id_max_bytes", kMaxExternalIdBytes},
                       {"error_message_max_chars", kMaxErrorMessageChars},
                       {"errors_max", kMaxStoredErrors},
+                      {"verify_max_per_type", kVerifyMaxPerType},
                       {"meta_kinds", meta_kinds()}};
   return j.dump();
 }
@@ -225,6 +226,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   sync->add_flag("--no-manifest{false}", s.use_manifest,
                  "Stage every item whole instead of narrow keys for the unchanged ones")
       ->group(g_conc);
+  sync->add_flag("--no-verify{false}", s.verify,
+                 "Do not ask Graph for each item a complete listing would make absent (at most 50 per type)")
+      ->group(g_conc);
 
   sync->add_option("--log-format", log_format, "text or json")
       ->type_name("FORMAT")
@@ -288,7 +292,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         {"--request-budget", "request_budget"},
         {"--run-budget", "run_budget"},
         {"--connect-timeout", "connect_timeout"},
-        {"--no-manifest", "manifest"}};
+        {"--no-manifest", "manifest"},
+        {"--no-verify", "verify"}};
     std::vector<std::string> overrides;
     for (const auto& [opt, key] : cli_to_key) {
       if (sync->count(opt) > 0) overrides.push_back(key);

@@ -22,6 +22,7 @@ struct CommandLine {
 CommandLine parse_command_line(const std::vector<std::string>& args);
 
 // {"external_id_max_bytes":...,"error_message_max_chars":...,"errors_max":...,
+// "verify_max_per_type":...,
 // "meta_kinds":{key: kind}}: the fetcher's copies of what inventory.limits()
 // and inventory.meta_keys hold.
 std::string limits_json();

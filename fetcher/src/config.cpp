@@ -180,7 +180,7 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
   check_keys(doc,
              {"db", "graph_url", "login_url", "scope", "max_concurrency", "per_tenant_concurrency",
               "parallel_tenants", "batch_size", "page_size", "request_timeout", "request_budget",
-              "run_budget", "connect_timeout", "ca_file", "metrics_file", "manifest", "defaults",
+              "run_budget", "connect_timeout", "ca_file", "metrics_file", "manifest", "verify", "defaults",
               "tenants"},
              "config");
   auto overridden = [&](const char* key) {
@@ -226,6 +226,12 @@ FileConfig parse_config(const nlohmann::json& doc, Settings base,
     if (const nlohmann::json* v = get(doc, "manifest")) {
       if (!v->is_boolean()) throw ConfigError("config: \"manifest\" must be true or false");
       s.use_manifest = v->get<bool>();
+    }
+  }
+  if (!overridden("verify")) {
+    if (const nlohmann::json* v = get(doc, "verify")) {
+      if (!v->is_boolean()) throw ConfigError("config: \"verify\" must be true or false");
+      s.verify = v->get<bool>();
     }
   }
 

@@ -21,6 +21,11 @@ class ConfigError : public std::runtime_error {
 inline constexpr const char* kDefaultSecretEnv = "INVENTORY_CLIENT_SECRET";
 inline constexpr const char* kPassphraseEnv = "INVENTORY_PRIVATE_KEY_PASSPHRASE";
 
+// Items a complete policy type checks one by one before it reports their
+// absence (inventory.limits() verify_max_per_type; the fetcher cuts there
+// whatever the server returns).
+inline constexpr int kVerifyMaxPerType = 50;
+
 struct Settings {
   std::string conninfo;  // empty: libpq environment (PGHOST, PGDATABASE, ...)
   std::string graph_url = "https://graph.microsoft.com";
@@ -33,6 +38,10 @@ struct Settings {
   // Read the tenant's manifest at run start and stage unchanged items as
   // narrow keys (docs/design.md §10); false stages every row whole.
   bool use_manifest = true;
+  // Before a complete type makes items absent, ask Graph for each of them
+  // (at most kVerifyMaxPerType): a 404 verifies the deletion, a 200 shows
+  // the listing left out an item that exists. false: no checks.
+  bool verify = true;
   int page_size = 0;
   double request_timeout_s = 100.0;
   double connect_timeout_s = 10.0;

@@ -31,6 +31,10 @@ inline constexpr const char* kGraphPageTooLarge = "graph_page_too_large";
 inline constexpr const char* kRunBudgetExhausted = "run_budget_exhausted";
 // The fetcher itself failed (out of memory, an unexpected exception).
 inline constexpr const char* kInternalError = "internal_error";
+// A complete listing left out items that a single-object GET still finds
+// (recorded on the type by inventory.record_verifications; the fetcher only
+// mirrors it in its own outcome).
+inline constexpr const char* kListingInconsistent = "listing_inconsistent";
 }  // namespace codes
 
 inline constexpr size_t kMaxErrorMessageChars = 512;

@@ -58,8 +58,8 @@ struct JsonResult {
   std::string request_id;
 };
 
-// The answer to one single-object GET (an absence check, docs/design.md
-// issue 11): `status` is 404 (gone), 200 (any 2xx: it exists), any other
+// The answer to one single-object GET (an absence check: verified
+// deletions, run_driver.h): `status` is 404 (gone), 200 (any 2xx: it exists), any other
 // final HTTP status once the retries are over, or 0 for a transport
 // failure or a give-up without a status (timeout, budget).
 struct ItemCheck {

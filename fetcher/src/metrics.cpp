@@ -136,6 +136,20 @@ std::string MetricsRegistry::render() const {
           [](const RunMetrics& m) { return m.throttled.load(); });
   counter("inventory_fetch_token_requests_total", "Access token requests.", "counter",
           [](const RunMetrics& m) { return m.token_requests.load(); });
+  counter("inventory_fetch_verify_candidates_total",
+          "Items a complete listing would have made absent, asked for one by one.", "counter",
+          [](const RunMetrics& m) { return m.verify_candidates.load(); });
+  o << "# HELP inventory_fetch_verifications_total Answers to the absence checks: deleted (404), present "
+       "(2xx: the listing left the item out), error (no verdict).\n"
+       "# TYPE inventory_fetch_verifications_total counter\n";
+  for (const auto& m : all) {
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"deleted\"") << ' ' << m->verify_deleted.load()
+      << '\n';
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"present\"") << ' ' << m->verify_present.load()
+      << '\n';
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"error\"") << ' ' << m->verify_errors.load()
+      << '\n';
+  }
   counter("inventory_fetch_run_duration_seconds", "Wall time of the run.", "gauge",
           [](const RunMetrics& m) { return num(m.duration_s()); });
   counter("inventory_fetch_run_id", "Id of the run in inventory.inventory_sync_runs (0: none).", "gauge",

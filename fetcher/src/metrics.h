@@ -21,6 +21,13 @@ struct RunMetrics {
   std::atomic<long> retries{0};
   std::atomic<long> throttled{0};
   std::atomic<long> token_requests{0};
+  // Absence checks of complete types (single-object GETs): items asked
+  // for, and their answers: 404 (deletion verified), 2xx (the listing left
+  // out an existing item), anything else (no verdict).
+  std::atomic<long> verify_candidates{0};
+  std::atomic<long> verify_deleted{0};
+  std::atomic<long> verify_present{0};
+  std::atomic<long> verify_errors{0};
   std::atomic<int> types_total{0};
   std::atomic<int> types_done{0};
 

@@ -76,6 +76,56 @@ int exit_code_for(const std::vector<JobResult>& results) {
   return 0;
 }
 
+AbsenceChecks check_absences(GraphClient& client, const RequestContext& ctx, const GraphBase& base,
+                             const PolicyType& type, const std::vector<std::string>& ids, int parallel) {
+  const size_t n = ids.size();
+  std::vector<ItemCheck> answers(n);
+  std::vector<char> asked(n, 0);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (;;) {
+      const size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      const std::optional<std::string> url = item_url(base, type.api_version, type.graph_path, ids[i]);
+      if (!url) {
+        // No request can name this id: no verdict (status 0).
+        asked[i] = 1;
+        continue;
+      }
+      answers[i] = client.check_item(ctx, *url, type.policy_type);
+      asked[i] = answers[i].cancelled ? 0 : 1;
+    }
+  };
+  const size_t n_threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, parallel)));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+
+  AbsenceChecks out;
+  for (size_t i = 0; i < n; ++i) {
+    if (!asked[i]) {
+      ++out.not_checked;
+      continue;
+    }
+    const long st = answers[i].status;
+    const int status = st == 404                 ? 404
+                       : (st >= 200 && st < 300) ? 200
+                       : (st > 0 && st < 1000)   ? static_cast<int>(st)
+                                                 : 0;
+    if (status == 404) {
+      ++out.deleted;
+    } else if (status == 200) {
+      ++out.present;
+    } else {
+      ++out.errors;
+    }
+    out.ids.push_back(ids[i]);
+    out.statuses.push_back(status);
+  }
+  return out;
+}
+
 namespace {
 
 // Adds the lifetime of the scope to a counter of seconds.
@@ -246,6 +296,37 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
       if (e.sqlstate() == "55000") {
         errors.push_back(db_error(std::string("reading the manifest: ") + e.what(), e.sqlstate()));
+        fatal = true;
+        fenced = true;
+      }
+    }
+  }
+
+  // Absence checks (issue 11): off with --no-verify, and when the extension
+  // has no inventory.absence_candidates (an older version) or this role may
+  // not call it.
+  bool verify = false;
+  if (settings.verify && !fatal) {
+    DbTimer timer(db_seconds);
+    try {
+      switch (store->verification()) {
+        case RunStore::Verification::Available:
+          verify = true;
+          break;
+        case RunStore::Verification::Missing:
+          log.info("absence checks off: the extension has no inventory.absence_candidates", fields({}));
+          break;
+        case RunStore::Verification::Denied:
+          log.info("absence checks off: this role may not execute inventory.absence_candidates or "
+                   "inventory.record_verifications (grant_sync_role grants them)",
+                   fields({}));
+          break;
+      }
+    } catch (const PgError& e) {
+      log.warn("cannot tell whether the extension checks absences; not checking",
+               fields({{"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+      if (e.sqlstate() == "55000") {
+        errors.push_back(db_error(std::string("checking for absence checks: ") + e.what(), e.sqlstate()));
         fatal = true;
         fenced = true;
       }
@@ -457,6 +538,62 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       }
       flush_keys();
       apply();
+      // Before a complete listing makes items absent, each of them is asked
+      // for (at most kVerifyMaxPerType): the database turns 404s into
+      // verified deletions and, if any item still exists, records the type
+      // as incomplete (listing_inconsistent) itself.
+      std::optional<AbsenceChecks> checks;
+      bool checks_recorded = false;
+      long candidates = 0;
+      if (verify && !db_broken && o.status == "complete") {
+        std::vector<std::string> ids;
+        bool listed = false;
+        {
+          DbTimer timer(db_seconds);
+          try {
+            ids = store->absence_candidates(result.run_id, type.policy_type);
+            listed = true;
+          } catch (const PgError& e) {
+            if (e.sqlstate() == "55000") {
+              db_fail(e, "absence_candidates");
+            } else {
+              log.warn("cannot list the items this type would make absent; their absence stays unverified",
+                       fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+            }
+          }
+        }
+        if (listed && !db_broken) {
+          candidates = static_cast<long>(ids.size());
+          if (ids.size() > static_cast<size_t>(kVerifyMaxPerType)) {
+            log.warn("more absence candidates than verify_max_per_type; checking the first ones",
+                     fields({{"type", type.policy_type},
+                             {"candidates", candidates},
+                             {"verify_max_per_type", kVerifyMaxPerType}}));
+            ids.resize(static_cast<size_t>(kVerifyMaxPerType));
+          }
+          if (!ids.empty()) {
+            checks = check_absences(sv.client, ctx, *base, type, ids, settings.per_tenant_concurrency);
+            metrics->verify_candidates += static_cast<long>(ids.size());
+            metrics->verify_deleted += checks->deleted;
+            metrics->verify_present += checks->present;
+            metrics->verify_errors += checks->errors;
+            if (!checks->ids.empty()) {
+              DbTimer timer(db_seconds);
+              try {
+                store->record_verifications(result.run_id, type.policy_type, checks->ids, checks->statuses);
+                checks_recorded = true;
+              } catch (const PgError& e) {
+                if (e.sqlstate() == "55000") {
+                  db_fail(e, "record_verifications");
+                } else {
+                  log.warn("cannot record the absence checks; this type's absences stay unverified",
+                           fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+                }
+              }
+            }
+          }
+        }
+      }
       if (!db_broken) {
         DbTimer timer(db_seconds);
         try {
@@ -465,11 +602,26 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
           db_fail(e, "complete_policy_type");
         }
       }
+      if (checks && checks_recorded && checks->present > 0 && !db_broken) {
+        // What the database recorded for the type: the listing is not
+        // complete after all (the run is then partial).
+        o.status = "incomplete";
+        if (o.error_code.empty()) o.error_code = codes::kListingInconsistent;
+        log.warn("the listing left out items that still exist; the type is recorded as incomplete",
+                 fields({{"type", type.policy_type}, {"present", checks->present}}));
+      }
       for (const auto& e : o.errors) metrics->add_error(e.code);
       if (o.fatal) fatal = true;
       LogFields tf = {
           {"type", type.policy_type}, {"status", o.status}, {"pages", o.pages}, {"items", o.items}};
       if (!o.error_code.empty()) tf.emplace_back("error", o.error_code);
+      if (checks) {
+        tf.emplace_back("absence_candidates", candidates);
+        tf.emplace_back("verified_deleted", checks->deleted);
+        tf.emplace_back("verified_present", checks->present);
+        tf.emplace_back("verify_errors", checks->errors);
+        if (checks->not_checked > 0) tf.emplace_back("verify_not_checked", checks->not_checked);
+      }
       log.info("policy type done", fields(tf));
       type_outcomes[td.type_index] = std::move(o);
       } catch (const std::exception& ex) {
@@ -546,6 +698,12 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
     for (const char* k : {"items_created", "items_updated", "items_unchanged", "meta_keys_dropped"}) {
       if (row.contains(k)) summary.emplace_back(k, row[k]);
     }
+  }
+  if (verify) {
+    summary.emplace_back("absence_candidates", metrics->verify_candidates.load());
+    summary.emplace_back("verified_deleted", metrics->verify_deleted.load());
+    summary.emplace_back("verified_present", metrics->verify_present.load());
+    summary.emplace_back("verify_errors", metrics->verify_errors.load());
   }
   std::string codes_seen;
   for (const auto& e : errors) {

@@ -49,6 +49,23 @@ using StoreFactory = std::function<std::unique_ptr<RunStore>()>;
 JobResult run_job(const Job& job, const Settings& settings, Services& services,
                   const StoreFactory& make_store);
 
+// The absence checks of one complete type: each id GET by GET
+// (GraphClient::check_item, at most `parallel` at once). `ids` and
+// `statuses` are what record_verifications is given, in the order asked:
+// 404, 200 (any 2xx), another final HTTP status, or 0 (transport failure,
+// give-up, or an id no URL can carry). Ids not asked because the run is
+// stopping are left out (`not_checked`).
+struct AbsenceChecks {
+  std::vector<std::string> ids;
+  std::vector<int> statuses;
+  long deleted = 0;
+  long present = 0;
+  long errors = 0;
+  long not_checked = 0;
+};
+AbsenceChecks check_absences(GraphClient& client, const RequestContext& ctx, const GraphBase& base,
+                             const PolicyType& type, const std::vector<std::string>& ids, int parallel);
+
 // Run status of docs/design.md §9: "failed" when a fatal error occurred or no
 // type is complete; "succeeded" when every type is complete and nothing was
 // recorded as an error; "partial" otherwise.

@@ -1,5 +1,7 @@
 #include "run_store.h"
 
+#include <cstdlib>
+
 namespace fetch {
 
 std::string pg_text_array(const std::vector<std::string>& items) {
@@ -12,6 +14,16 @@ std::string pg_text_array(const std::vector<std::string>& items) {
       out += c;
     }
     out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string pg_int_array(const std::vector<int>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(items[i]);
   }
   out += '}';
   return out;
@@ -111,6 +123,45 @@ void PgRunStore::read_manifest(long long run_id, const std::function<void(std::s
   conn_.copy_out("COPY (SELECT policy_type, external_id, row_fp FROM inventory.sync_manifest(" +
                      std::to_string(run_id) + "::bigint)) TO STDOUT",
                  on_line);
+}
+
+RunStore::Verification PgRunStore::verification() {
+  copy_to(Copy::None);
+  PgResult r = conn_.exec(
+      "SELECT CASE WHEN pg_catalog.to_regprocedure('inventory.absence_candidates(bigint,text)') IS NULL "
+      "              OR pg_catalog.to_regprocedure("
+      "                   'inventory.record_verifications(bigint,text,text[],integer[])') IS NULL "
+      "            THEN 'missing' "
+      "            WHEN pg_catalog.has_function_privilege("
+      "                   pg_catalog.to_regprocedure('inventory.absence_candidates(bigint,text)'), 'EXECUTE') "
+      "             AND pg_catalog.has_function_privilege(pg_catalog.to_regprocedure("
+      "                   'inventory.record_verifications(bigint,text,text[],integer[])'), 'EXECUTE') "
+      "            THEN 'available' ELSE 'denied' END");
+  if (r.rows() != 1 || r.is_null(0, 0)) return Verification::Missing;
+  const std::string v = r.get(0, 0);
+  return v == "available" ? Verification::Available : v == "denied" ? Verification::Denied : Verification::Missing;
+}
+
+std::vector<std::string> PgRunStore::absence_candidates(long long run_id, const std::string& policy_type) {
+  copy_to(Copy::None);
+  PgResult r = conn_.exec("SELECT c.external_id FROM inventory.absence_candidates($1::bigint, $2::text) c",
+                          {std::to_string(run_id), policy_type});
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (!r.is_null(i, 0)) out.push_back(r.get(i, 0));
+  }
+  return out;
+}
+
+int PgRunStore::record_verifications(long long run_id, const std::string& policy_type,
+                                     const std::vector<std::string>& external_ids,
+                                     const std::vector<int>& http_statuses) {
+  copy_to(Copy::None);
+  PgResult r = conn_.exec(
+      "SELECT inventory.record_verifications($1::bigint, $2::text, $3::text[], $4::integer[])",
+      {std::to_string(run_id), policy_type, pg_text_array(external_ids), pg_int_array(http_statuses)});
+  if (r.rows() != 1 || r.is_null(0, 0)) return 0;
+  return std::atoi(r.get(0, 0).c_str());
 }
 
 void PgRunStore::apply(long long run_id) {

@@ -49,6 +49,27 @@ class RunStore {
     throw std::logic_error("this store cannot stage narrow keys");
   }
 
+  // Verified absences (issue 11): before a complete type is reported,
+  // the present items completing it would make absent are asked for one by
+  // one. Missing: the extension has no inventory.absence_candidates (an
+  // older version); Denied: the session may not execute it or
+  // inventory.record_verifications (a sync role granted before the
+  // upgrade). Checks are then skipped.
+  enum class Verification { Missing, Denied, Available };
+  virtual Verification verification() { return Verification::Missing; }
+  // SELECT external_id FROM inventory.absence_candidates(run, type): at most
+  // verify_max_per_type ids (the caller cuts there too).
+  virtual std::vector<std::string> absence_candidates(long long /*run_id*/, const std::string& /*policy_type*/) {
+    return {};
+  }
+  // inventory.record_verifications(run, type, ids, statuses): the arrays
+  // have the same length and order. Returns the count recorded.
+  virtual int record_verifications(long long /*run_id*/, const std::string& /*policy_type*/,
+                                   const std::vector<std::string>& /*external_ids*/,
+                                   const std::vector<int>& /*http_statuses*/) {
+    return 0;
+  }
+
   virtual void apply(long long run_id) = 0;
   virtual void complete_type(long long run_id, const std::string& policy_type, const std::string& status,
                              int pages, long items_seen, const std::string& error_code) = 0;
@@ -70,6 +91,11 @@ class PgRunStore final : public RunStore {
   std::string fingerprint_salt() override;
   void read_manifest(long long run_id, const std::function<void(std::string_view)>& on_line) override;
   void stage_keys_put(std::string_view copy_text) override;
+  Verification verification() override;
+  std::vector<std::string> absence_candidates(long long run_id, const std::string& policy_type) override;
+  int record_verifications(long long run_id, const std::string& policy_type,
+                           const std::vector<std::string>& external_ids,
+                           const std::vector<int>& http_statuses) override;
   void apply(long long run_id) override;
   void complete_type(long long run_id, const std::string& policy_type, const std::string& status, int pages,
                      long items_seen, const std::string& error_code) override;
@@ -87,5 +113,7 @@ class PgRunStore final : public RunStore {
 
 // A PostgreSQL text[] literal for `items`.
 std::string pg_text_array(const std::vector<std::string>& items);
+// A PostgreSQL integer[] literal for `items`.
+std::string pg_int_array(const std::vector<int>& items);
 
 }  // namespace fetch

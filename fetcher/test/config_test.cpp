@@ -170,3 +170,43 @@ TEST(ConfigFile, Errors) {
   EXPECT_THROW(parse({"sync", "--config", f.dir + "/missing.json"}), ConfigError);
   EXPECT_THROW(parse({"sync", "--config", f.write("x.json", "{"), "--tenant", kTenantA}), ConfigError);
 }
+
+TEST(Cli, AbsenceChecksAreOnUnlessNoVerify) {
+  Files f;
+  const std::vector<std::string> base = {"sync",        "--tenant",   kTenantA, "--selection",
+                                         R"({"policy_types":["deviceConfiguration"]})",
+                                         "--client-id", "app",        "--client-secret-file",
+                                         f.dir + "/secret"};
+  EXPECT_TRUE(parse(base).settings.verify);
+  std::vector<std::string> off = base;
+  off.push_back("--no-verify");
+  CommandLine cl = parse(off);
+  EXPECT_EQ(cl.exit_code, -1);
+  EXPECT_FALSE(cl.settings.verify);
+  EXPECT_TRUE(cl.settings.use_manifest);  // one switch does not turn off the other
+}
+
+TEST(ConfigFile, VerifyKey) {
+  Files f;
+  const std::string t = std::string("\"tenant_id\":\"") + kTenantA + "\"";
+  const std::string sec = "\"client_id\":\"a\",\"client_secret_file\":\"" + f.dir + "/secret\"";
+  const std::string sel = "\"selection\":{\"policy_types\":[\"x\"]}";
+  const std::string tenants = "\"tenants\":[{" + t + "," + sec + "," + sel + "}]";
+  EXPECT_TRUE(parse_config(nlohmann::json::parse("{" + tenants + "}"), Settings{}, {}).settings.verify);
+  EXPECT_FALSE(
+      parse_config(nlohmann::json::parse("{\"verify\":false," + tenants + "}"), Settings{}, {}).settings.verify);
+  EXPECT_TRUE(
+      parse_config(nlohmann::json::parse("{\"verify\":true," + tenants + "}"), Settings{}, {}).settings.verify);
+  for (const char* bad : {"\"no\"", "0", "[]"}) {
+    EXPECT_THROW(parse_config(nlohmann::json::parse(std::string("{\"verify\":") + bad + "," + tenants + "}"),
+                              Settings{}, {}),
+                 ConfigError)
+        << bad;
+  }
+  // --no-verify wins over the file's "verify": true.
+  const std::string path = f.write("v.json", "{\"verify\":true," + tenants + "}");
+  EXPECT_FALSE(parse({"sync", "--config", path, "--no-verify"}).settings.verify);
+  // And the file's false stays false without the option.
+  const std::string off = f.write("w.json", "{\"verify\":false," + tenants + "}");
+  EXPECT_FALSE(parse({"sync", "--config", off}).settings.verify);
+}

@@ -29,6 +29,11 @@ struct FakeStore final : RunStore {
   std::string begin_sqlstate;  // throw on begin
   int fail_apply_after = -1;   // throw 55000 on the n-th apply
   bool stage_bad_alloc = false;  // stage() runs out of memory
+  // Absence checks: what verification() answers, the candidates per type,
+  // and what record_verifications was given.
+  Verification verification_support = Verification::Missing;
+  std::map<std::string, std::vector<std::string>> candidates;
+  std::vector<std::tuple<std::string, std::vector<std::string>, std::vector<int>>> recorded;
   std::vector<PolicyType> registry = {
       {"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta", "displayName"},
       {"settingsCatalogPolicy", "deviceManagement/configurationPolicies", "beta", "name"}};
@@ -61,6 +66,22 @@ struct FakeStore final : RunStore {
     apply_sizes.push_back(staged_rows - applied_rows);
     applied_rows = staged_rows;
   }
+  Verification verification() override { return verification_support; }
+  std::vector<std::string> absence_candidates(long long run, const std::string& type) override {
+    EXPECT_EQ(run, 42);
+    calls.push_back("candidates:" + type);
+    // Everything of the type was applied before its candidates are asked for.
+    EXPECT_EQ(applied_rows, staged_rows);
+    return candidates[type];
+  }
+  int record_verifications(long long run, const std::string& type, const std::vector<std::string>& ids,
+                           const std::vector<int>& statuses) override {
+    EXPECT_EQ(run, 42);
+    EXPECT_EQ(ids.size(), statuses.size());
+    calls.push_back("record:" + type);
+    recorded.emplace_back(type, ids, statuses);
+    return static_cast<int>(ids.size());
+  }
   void complete_type(long long, const std::string& type, const std::string& status, int pages, long items,
                      const std::string& code) override {
     calls.push_back("complete:" + type);
@@ -86,6 +107,14 @@ struct ForwardingStore final : RunStore {
   }
   std::vector<PolicyType> load_types(const std::vector<std::string>& n) override { return s.load_types(n); }
   void stage(std::string_view text) override { s.stage(text); }
+  Verification verification() override { return s.verification(); }
+  std::vector<std::string> absence_candidates(long long r, const std::string& t) override {
+    return s.absence_candidates(r, t);
+  }
+  int record_verifications(long long r, const std::string& t, const std::vector<std::string>& ids,
+                           const std::vector<int>& st) override {
+    return s.record_verifications(r, t, ids, st);
+  }
   void apply(long long run) override { s.apply(run); }
   void complete_type(long long r, const std::string& t, const std::string& st, int p, long i,
                      const std::string& c) override {
@@ -107,8 +136,13 @@ struct FakeGraph {
     return "http://127.0.0.1:9/beta/" + path + "?$skiptoken=idx%253d" + std::to_string(next);
   };
   bool reject_token = false;
+  // Single-object GETs (<collection>/<id>): the answer for an id (default 404).
+  std::function<HttpResponse(const std::string& id)> item = [](const std::string&) {
+    return reply(404, R"({"error":{"code":"ResourceNotFound","message":"Resource not found"}})");
+  };
   std::mutex mu;
   std::vector<std::string> urls;
+  std::vector<std::string> item_ids;  // as received (still percent-encoded)
 
   HttpResponse operator()(const HttpRequest& r) {
     std::lock_guard<std::mutex> lock(mu);
@@ -127,6 +161,14 @@ struct FakeGraph {
     std::string rest = r.url.substr(prefix.size());
     const size_t q = rest.find('?');
     const std::string path = rest.substr(0, q);
+    for (const auto& [collection, n] : count) {
+      if (path.size() > collection.size() + 1 && path.compare(0, collection.size(), collection) == 0 &&
+          path[collection.size()] == '/') {
+        const std::string id = path.substr(collection.size() + 1);
+        item_ids.push_back(id);
+        return item(id);
+      }
+    }
     if (status_for_path.count(path)) {
       return reply(
           status_for_path[path],
@@ -423,4 +465,230 @@ TEST(RunDriver, SameHostNextLinkOutsideTheCollectionIsRefused) {
         << bad;
     for (const auto& u : h.graph.urls) EXPECT_NE(u, bad);
   }
+}
+
+// ---------------------------------------------------------------- absence checks
+
+namespace {
+
+const std::string kDcUrl = "http://127.0.0.1:9/beta/deviceManagement/deviceConfigurations/";
+
+int count_of(const std::vector<std::string>& v, const std::string& x) {
+  return static_cast<int>(std::count(v.begin(), v.end(), x));
+}
+
+}  // namespace
+
+TEST(AbsenceChecks, EachCandidateIsAskedForAndItsAnswerRecordedBeforeTheTypeCompletes) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"gone", "there", "broken", "unreachable", "forbidden", "big"};
+  h.graph.item = [](const std::string& id) {
+    if (id == "gone") return reply(404, R"({"error":{"code":"ResourceNotFound","message":"not found"}})");
+    if (id == "there") return reply(200, R"({"id":"there","displayName":"still here"})");
+    if (id == "broken") return reply(500, R"({"error":{"code":"InternalServerError"}})");
+    if (id == "unreachable") return transport_error(TransportError::Network, "connection refused");
+    if (id == "forbidden") return reply(403, R"({"error":{"code":"Forbidden"}})");
+    // A 2xx whose body was cut at the cap still says the object exists.
+    HttpResponse r = transport_error(TransportError::TooLarge, "response body larger than 1048576 bytes");
+    r.status = 200;
+    return r;
+  };
+  JobResult r = h.run(h.job());
+  ASSERT_EQ(h.store->recorded.size(), 1u);
+  const auto& [type, ids, statuses] = h.store->recorded[0];
+  EXPECT_EQ(type, "deviceConfiguration");
+  EXPECT_EQ(ids, (std::vector<std::string>{"gone", "there", "broken", "unreachable", "forbidden", "big"}));
+  EXPECT_EQ(statuses, (std::vector<int>{404, 200, 500, 0, 403, 200}));
+  // Order: candidates after the last apply, then the checks' record, then the completion.
+  const auto& c = h.store->calls;
+  const auto cand = std::find(c.begin(), c.end(), "candidates:deviceConfiguration");
+  const auto rec = std::find(c.begin(), c.end(), "record:deviceConfiguration");
+  const auto done = std::find(c.begin(), c.end(), "complete:deviceConfiguration");
+  ASSERT_NE(cand, c.end());
+  EXPECT_LT(cand, rec);
+  EXPECT_LT(rec, done);
+  // The fetcher still reports the listing complete; the database decides.
+  EXPECT_EQ(std::get<0>(h.store->types_done["deviceConfiguration"]), "complete");
+  // A 200 means the type is recorded incomplete: the run is partial (the
+  // other type is complete).
+  EXPECT_EQ(r.status, JobStatus::Partial);
+  EXPECT_EQ(h.store->finished_status, "partial");
+  // Verification answers are no run errors of the fetcher's own.
+  EXPECT_TRUE(h.store->finished_errors.empty()) << h.store->finished_errors.dump();
+  // One GET for 404, 200, 403; 500 and transport failures are retried twice.
+  const auto& got = h.graph.item_ids;
+  EXPECT_EQ(count_of(got, "gone"), 1);
+  EXPECT_EQ(count_of(got, "there"), 1);
+  EXPECT_EQ(count_of(got, "forbidden"), 1);
+  EXPECT_EQ(count_of(got, "big"), 1);
+  EXPECT_EQ(count_of(got, "broken"), 3);
+  EXPECT_EQ(count_of(got, "unreachable"), 3);
+  for (const auto& u : h.graph.urls) {
+    if (u.find("/deviceConfigurations/") != std::string::npos) {
+      EXPECT_EQ(u.rfind(kDcUrl, 0), 0u) << u;
+      EXPECT_EQ(u.find('?'), std::string::npos) << u;  // nothing added: no $select, no $expand
+    }
+  }
+  const auto& m = *h.metrics.runs()[0];
+  EXPECT_EQ(m.verify_candidates.load(), 6);
+  EXPECT_EQ(m.verify_deleted.load(), 1);
+  EXPECT_EQ(m.verify_present.load(), 2);
+  EXPECT_EQ(m.verify_errors.load(), 3);
+  const std::string prom = h.metrics.render();
+  EXPECT_NE(prom.find("inventory_fetch_verifications_total{tenant=\"" + std::string(kTenant) +
+                      "\",selection=\"ffffffffffff\",result=\"deleted\"} 1"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("inventory_fetch_verify_candidates_total{"), std::string::npos);
+  // Counts in the type's line and the summary; no item content in the log.
+  EXPECT_NE(h.log_text.find("verified_deleted=1 verified_present=2 verify_errors=3"), std::string::npos)
+      << h.log_text;
+  EXPECT_NE(h.log_text.find("error=listing_inconsistent"), std::string::npos);
+  EXPECT_EQ(h.log_text.find("still here"), std::string::npos);
+}
+
+TEST(AbsenceChecks, AllDeletionsVerifiedKeepTheRunSucceeded) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"a", "b", "c"};
+  JobResult r = h.run(h.job());
+  EXPECT_EQ(r.status, JobStatus::Succeeded);
+  ASSERT_EQ(h.store->recorded.size(), 1u);  // no candidates for the other type: no record call
+  EXPECT_EQ(std::get<2>(h.store->recorded[0]), (std::vector<int>{404, 404, 404}));
+  EXPECT_EQ(h.graph.item_ids.size(), 3u);  // a 404 is not retried
+  EXPECT_NE(std::find(h.store->calls.begin(), h.store->calls.end(), "candidates:settingsCatalogPolicy"),
+            h.store->calls.end());
+  EXPECT_EQ(h.log_text.find("absence check failed"), std::string::npos);  // 404s are answers, not failures
+}
+
+TEST(AbsenceChecks, NeverMoreThanTheLimitPerType) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  std::vector<std::string> many;
+  for (int i = 0; i < 80; ++i) many.push_back("id-" + std::to_string(i));
+  h.store->candidates["deviceConfiguration"] = many;
+  h.run(h.job({"deviceConfiguration"}));
+  EXPECT_EQ(kVerifyMaxPerType, 50);
+  EXPECT_EQ(h.graph.item_ids.size(), 50u);
+  ASSERT_EQ(h.store->recorded.size(), 1u);
+  EXPECT_EQ(std::get<1>(h.store->recorded[0]), std::vector<std::string>(many.begin(), many.begin() + 50));
+  EXPECT_NE(h.log_text.find("more absence candidates than verify_max_per_type"), std::string::npos);
+}
+
+TEST(AbsenceChecks, NoVerifyAsksNothing) {
+  Harness h;
+  h.settings.verify = false;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"a", "b"};
+  JobResult r = h.run(h.job({"deviceConfiguration"}));
+  EXPECT_EQ(r.status, JobStatus::Succeeded);
+  EXPECT_TRUE(h.graph.item_ids.empty());
+  EXPECT_TRUE(h.store->recorded.empty());
+  for (const auto& c : h.store->calls) EXPECT_NE(c.rfind("candidates:", 0), 0u) << c;
+}
+
+TEST(AbsenceChecks, AnOlderExtensionTurnsThemOffWithOneLine) {
+  Harness h;  // verification(): Missing
+  h.store->candidates["deviceConfiguration"] = {"a"};
+  JobResult r = h.run(h.job());
+  EXPECT_EQ(r.status, JobStatus::Succeeded);
+  EXPECT_TRUE(h.graph.item_ids.empty());
+  for (const auto& c : h.store->calls) EXPECT_NE(c.rfind("candidates:", 0), 0u) << c;
+  const std::string line = "absence checks off: the extension has no inventory.absence_candidates";
+  const size_t at = h.log_text.find(line);
+  EXPECT_NE(at, std::string::npos) << h.log_text;
+  EXPECT_EQ(h.log_text.find(line, at + 1), std::string::npos);
+  EXPECT_NE(h.log_text.find("INFO " + line), std::string::npos);
+
+  Harness d;
+  d.store->verification_support = RunStore::Verification::Denied;
+  d.store->candidates["deviceConfiguration"] = {"a"};
+  d.run(d.job());
+  EXPECT_TRUE(d.graph.item_ids.empty());
+  EXPECT_NE(d.log_text.find("absence checks off: this role may not execute"), std::string::npos);
+}
+
+TEST(AbsenceChecks, AThrottledCheckIsRetriedLikeAPage) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"slow"};
+  int calls = 0;
+  h.graph.item = [&calls](const std::string&) {
+    if (calls++ == 0) return reply(429, R"({"error":{"code":"TooManyRequests"}})", "1");
+    return reply(404, R"({"error":{"code":"ResourceNotFound"}})");
+  };
+  h.run(h.job({"deviceConfiguration"}));
+  EXPECT_EQ(h.graph.item_ids.size(), 2u);
+  ASSERT_EQ(h.store->recorded.size(), 1u);
+  EXPECT_EQ(std::get<2>(h.store->recorded[0]), std::vector<int>{404});
+  EXPECT_EQ(h.metrics.runs()[0]->throttled.load(), 1);
+  // The retry carried Retry-Attempt and waited at least Retry-After.
+  bool waited = false;
+  for (double s : h.clock.sleeps()) waited |= s >= 1.0;
+  EXPECT_TRUE(waited);
+}
+
+TEST(AbsenceChecks, ATypeThatIsNotCompleteIsNotChecked) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"a"};
+  h.store->candidates["settingsCatalogPolicy"] = {"b"};
+  h.graph.link = [](const std::string& path, int) {
+    return "http://127.0.0.1:9/beta/" + path + "?$skiptoken=idx%253d0";  // a loop: incomplete
+  };
+  h.graph.status_for_path["deviceManagement/configurationPolicies"] = 403;  // failed
+  h.run(h.job());
+  EXPECT_EQ(std::get<0>(h.store->types_done["deviceConfiguration"]), "incomplete");
+  EXPECT_EQ(std::get<0>(h.store->types_done["settingsCatalogPolicy"]), "failed");
+  EXPECT_TRUE(h.graph.item_ids.empty());
+  EXPECT_TRUE(h.store->recorded.empty());
+  for (const auto& c : h.store->calls) EXPECT_NE(c.rfind("candidates:", 0), 0u) << c;
+}
+
+TEST(AbsenceChecks, IdsAreOnePercentEncodedSegment) {
+  Harness h;
+  h.store->verification_support = RunStore::Verification::Available;
+  h.store->candidates["deviceConfiguration"] = {"a/b c?d#e%f", "..", "ok_1-2.3~"};
+  h.run(h.job({"deviceConfiguration"}));
+  EXPECT_EQ(h.graph.item_ids, (std::vector<std::string>{"a%2Fb%20c%3Fd%23e%25f", "ok_1-2.3~"}));
+  ASSERT_EQ(h.store->recorded.size(), 1u);
+  // ".." cannot be asked for: recorded without a verdict.
+  EXPECT_EQ(std::get<2>(h.store->recorded[0]), (std::vector<int>{404, 0, 404}));
+}
+
+TEST(AbsenceChecks, StatusClassificationOfCheckAbsences) {
+  Harness h;
+  auto base = parse_graph_base("http://127.0.0.1:9");
+  ASSERT_TRUE(base);
+  TokenCache tokens(h.clock, [](const StopToken&, AccessToken& out) {
+    out.value = "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.c2ln";
+    out.lifetime_s = 3599;
+    TokenResult r;
+    r.ok = true;
+    return r;
+  });
+  StopToken stop;
+  RequestContext ctx;
+  ctx.tenant = kTenant;
+  ctx.tokens = &tokens;
+  ctx.stop = &stop;
+  h.graph.item = [](const std::string& id) {
+    if (id == "a") return reply(204, "");
+    if (id == "b") return reply(410, "{}");
+    if (id == "c") return transport_error(TransportError::Timeout, "timed out");
+    return reply(404, "{}");
+  };
+  const PolicyType type{"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta", "displayName"};
+  AbsenceChecks c = check_absences(h.client, ctx, *base, type, {"a", "b", "c", "d"}, 3);
+  EXPECT_EQ(c.statuses, (std::vector<int>{200, 410, 0, 404}));
+  EXPECT_EQ(c.deleted, 1);
+  EXPECT_EQ(c.present, 1);
+  EXPECT_EQ(c.errors, 2);
+  EXPECT_EQ(c.not_checked, 0);
+  // A stopping run learns nothing: nothing is recorded for what was not asked.
+  stop.request_stop();
+  AbsenceChecks none = check_absences(h.client, ctx, *base, type, {"a", "b"}, 2);
+  EXPECT_TRUE(none.ids.empty());
+  EXPECT_EQ(none.not_checked, 2);
 }
