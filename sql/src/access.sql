@@ -72,6 +72,22 @@ DROP POLICY IF EXISTS items_by_tenant ON inventory.item_state;
 CREATE POLICY items_by_tenant ON inventory.item_state
     FOR SELECT USING (inventory.tenant_visible(tenant_id));
 
+ALTER TABLE inventory.item_changes ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS changes_by_tenant ON inventory.item_changes;
+CREATE POLICY changes_by_tenant ON inventory.item_changes
+    FOR SELECT USING (inventory.tenant_visible(tenant_id));
+
+ALTER TABLE inventory.item_verifications ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS verifications_by_tenant ON inventory.item_verifications;
+CREATE POLICY verifications_by_tenant ON inventory.item_verifications
+    FOR SELECT USING (inventory.tenant_visible(tenant_id));
+
+-- Rows for all tenants (NULL) are everyone's; a tenant's rows its readers'.
+ALTER TABLE inventory.trust_settings ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS settings_by_tenant ON inventory.trust_settings;
+CREATE POLICY settings_by_tenant ON inventory.trust_settings
+    FOR SELECT USING (tenant_id IS NULL OR inventory.tenant_visible(tenant_id));
+
 -- Row-level security does not cover planner statistics: PostgreSQL uses them
 -- for any leakproof operator (uuid, text and bigint '=' are), so a reader's
 -- EXPLAIN would show how many rows another tenant has per policy type, how
@@ -88,7 +104,9 @@ BEGIN
         SELECT a.attrelid::regclass AS rel, a.attname
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid IN ('inventory.inventory_sync_runs'::regclass, 'inventory.inventory_sync_run_types'::regclass,
-                              'inventory.type_watermarks'::regclass, 'inventory.item_state'::regclass)
+                              'inventory.type_watermarks'::regclass, 'inventory.item_state'::regclass,
+                              'inventory.item_changes'::regclass, 'inventory.item_verifications'::regclass,
+                              'inventory.trust_settings'::regclass)
            AND a.attnum > 0 AND NOT a.attisdropped AND a.attstattarget <> 0
     LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', v_col.rel, v_col.attname);

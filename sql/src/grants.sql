@@ -70,12 +70,14 @@ BEGIN
                    'inventory.finish_sync_run(bigint, text, jsonb), '
                    'inventory.canonical_json(jsonb), inventory.selection_hash(jsonb), '
                    'inventory.sync_lock_key(uuid, text), inventory.redact_secrets(text), '
-                   'inventory.sync_manifest(bigint), inventory.fingerprint_salt(), inventory.limits() TO %I', role);
+                   'inventory.sync_manifest(bigint), inventory.fingerprint_salt(), inventory.limits(), '
+                   'inventory.absence_candidates(bigint, text), '
+                   'inventory.record_verifications(bigint, text, text[], integer[]) TO %I', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE inventory.apply_staged(bigint) TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION inventory.grant_sync_role(name) IS
-'Gives a role what inventory-fetch needs and nothing more: EXECUTE on the run lifecycle, manifest and hashing functions and SELECT on the policy type registry. INSERT on its session''s staging tables comes with begin_sync_run. Grant it tenants with grant_tenant_access.';
+'Gives a role what inventory-fetch needs and nothing more: EXECUTE on the run lifecycle, manifest, verification and hashing functions and SELECT on the policy type registry. INSERT on its session''s staging tables comes with begin_sync_run. Grant it tenants with grant_tenant_access.';
 
 CREATE OR REPLACE FUNCTION inventory.grant_reader_role(role name) RETURNS void
     LANGUAGE plpgsql
@@ -88,8 +90,11 @@ BEGIN
                    'inventory.item_counts, inventory.latest_run_changes, '
                    'inventory.item_state, inventory.type_watermarks, '
                    'inventory.inventory_sync_runs, inventory.inventory_sync_run_types, '
-                   'inventory.policy_types, inventory.meta_keys, inventory.tenant_access TO %I', role);
+                   'inventory.policy_types, inventory.meta_keys, inventory.tenant_access, '
+                   'inventory.item_history, inventory.tenant_changes, inventory.stale_inventory, '
+                   'inventory.item_changes, inventory.item_verifications, inventory.trust_settings TO %I', role);
     EXECUTE format('GRANT EXECUTE ON FUNCTION inventory.missing_items(uuid, jsonb), '
+                   'inventory.trust_settings_for(uuid, text), '
                    'inventory.visible_tenants(), '
                    'inventory.canonical_json(jsonb), inventory.selection_hash(jsonb), '
                    'inventory.filter_meta(jsonb), inventory.filter_meta(jsonb, jsonb) TO %I', role);

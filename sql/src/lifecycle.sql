@@ -422,7 +422,16 @@ BEGIN
                  WHERE inventory._staged_row_problem(s.policy_type, s.external_id, s.content_hash, s.row_fp,
                                                      v_types, v_done) IS NULL
                 ON CONFLICT (tenant_id, policy_type, external_id) DO NOTHING
-                RETURNING 1)
+                RETURNING i.id, i.policy_type, i.external_id, i.display_name, i.content_hash
+            ), hist AS (
+                -- A new item's history row (its first meta is what its
+                -- first change, or its row, shows as old).
+                INSERT INTO inventory.item_changes
+                       (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+                        new_display_name, new_content_hash)
+                SELECT v_tenant, v_run_id, n.policy_type, n.external_id, n.id, v_now, 'new',
+                       n.display_name, n.content_hash
+                  FROM ins n)
             SELECT count(*) INTO v_created FROM ins;
         END IF;
     END IF;
@@ -495,7 +504,13 @@ BEGIN
                    seen_run_id = excluded.seen_run_id,
                    write_seq = excluded.write_seq
              WHERE i.seen_run_id < excluded.seen_run_id AND i.absent_since_run_id IS NULL
-            RETURNING (i.xmax = 0) AS inserted
+            RETURNING (i.xmax = 0) AS inserted, i.id, i.policy_type, i.external_id, i.display_name, i.content_hash
+        ), hist AS (
+            INSERT INTO inventory.item_changes
+                   (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+                    new_display_name, new_content_hash)
+            SELECT v_tenant, v_run_id, n.policy_type, n.external_id, n.id, v_now, 'new', n.display_name, n.content_hash
+              FROM ins n WHERE n.inserted
         ), seen AS (
             INSERT INTO pg_temp.inventory_run_seen (policy_type, item_id)
             SELECT c.policy_type, c.item_id FROM cls c WHERE c.item_id IS NOT NULL AND NOT c.just_inserted
@@ -529,30 +544,62 @@ BEGIN
              ORDER BY i.policy_type COLLATE "C", i.external_id COLLATE "C"
                FOR UPDATE OF i;
 
-            UPDATE inventory.item_state i
-               SET display_name = p.display_name,
-                   meta_jsonb = p.meta_jsonb,
-                   content_hash = p.content_hash,
-                   row_fp = p.row_fp,
-                   content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
-                                             THEN v_now ELSE i.content_changed_at END,
-                   content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
-                                                 THEN v_run_id ELSE i.content_changed_run_id END,
-                   seen_at = v_now,
-                   seen_run_id = v_run_id,
-                   absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
-                                              THEN NULL ELSE i.absent_since_run_id END,
-                   write_seq = v_seq
-              FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp)
-                   AS p(policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp)
-              LEFT JOIN inventory.type_watermarks w
-                     ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
-             WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
-               AND i.external_id = p.external_id
-               AND inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq, w.run_id, w.seq, v_run_id,
-                                          i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
-                                          p.display_name, p.meta_jsonb, p.content_hash, p.row_fp);
-            GET DIAGNOSTICS v_written = ROW_COUNT;
+            -- The rows are locked: what this statement reads of them is
+            -- what it overwrites, and the history records both.
+            WITH old AS (
+                SELECT i.policy_type, i.external_id, i.display_name, i.meta_jsonb, i.content_hash,
+                       i.absent_since_run_id
+                  FROM inventory.item_state i
+                  JOIN unnest(v_p_type, v_p_id) k(policy_type, external_id)
+                    ON i.policy_type = k.policy_type AND i.external_id = k.external_id
+                 WHERE i.tenant_id = v_tenant
+            ), upd AS (
+                UPDATE inventory.item_state i
+                   SET display_name = p.display_name,
+                       meta_jsonb = p.meta_jsonb,
+                       content_hash = p.content_hash,
+                       row_fp = p.row_fp,
+                       content_changed_at = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
+                                                 THEN v_now ELSE i.content_changed_at END,
+                       content_changed_run_id = CASE WHEN i.content_hash IS DISTINCT FROM p.content_hash
+                                                     THEN v_run_id ELSE i.content_changed_run_id END,
+                       seen_at = v_now,
+                       seen_run_id = v_run_id,
+                       absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
+                                                  THEN NULL ELSE i.absent_since_run_id END,
+                       deleted_at = CASE WHEN i.absent_since_run_id < v_run_id THEN NULL ELSE i.deleted_at END,
+                       deleted_run_id = CASE WHEN i.absent_since_run_id < v_run_id
+                                             THEN NULL ELSE i.deleted_run_id END,
+                       write_seq = v_seq
+                  FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp)
+                       AS p(policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp)
+                  LEFT JOIN inventory.type_watermarks w
+                         ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
+                 WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
+                   AND i.external_id = p.external_id
+                   AND inventory._needs_write(i.absent_since_run_id, i.seen_run_id, i.write_seq, w.run_id, w.seq,
+                                              v_run_id, i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
+                                              p.display_name, p.meta_jsonb, p.content_hash, p.row_fp)
+                RETURNING i.id, i.policy_type, i.external_id, i.display_name, i.meta_jsonb, i.content_hash,
+                          i.absent_since_run_id
+            ), hist AS (
+                -- An item that comes back, or whose name, meta or content
+                -- changed (a new fingerprint alone is no change).
+                INSERT INTO inventory.item_changes
+                       (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+                        old_display_name, new_display_name, old_content_hash, new_content_hash, meta_changes)
+                SELECT v_tenant, v_run_id, u.policy_type, u.external_id, u.id, v_now,
+                       CASE WHEN o.absent_since_run_id IS NOT NULL AND u.absent_since_run_id IS NULL
+                            THEN 'back' ELSE 'changed' END,
+                       o.display_name, u.display_name, o.content_hash, u.content_hash,
+                       inventory._meta_changes(o.meta_jsonb, u.meta_jsonb)
+                  FROM upd u
+                  JOIN old o ON o.policy_type = u.policy_type AND o.external_id = u.external_id
+                 WHERE (o.absent_since_run_id IS NOT NULL AND u.absent_since_run_id IS NULL)
+                    OR inventory._is_change(o.display_name, o.meta_jsonb, o.content_hash,
+                                            u.display_name, u.meta_jsonb, u.content_hash)
+            )
+            SELECT count(*) INTO v_written FROM upd;
             -- Rows found not to need the write after all (a concurrent run
             -- wrote them first) count as unchanged.
             v_updated := v_updated - (v_pending - v_written);
@@ -580,8 +627,12 @@ COMMENT ON FUNCTION inventory._apply_staged(inventory.inventory_sync_runs) IS
 -- complete enumeration; an observed item whose row does not say so yet (it
 -- was absent, or this observation will not be the type's watermark) is
 -- written.
-CREATE OR REPLACE FUNCTION inventory._settle_policy_type(v_run inventory.inventory_sync_runs, v_type text, v_complete boolean)
-    RETURNS void
+CREATE OR REPLACE FUNCTION inventory._settle_policy_type(v_run inventory.inventory_sync_runs, v_type text,
+                                                          v_complete boolean, p_plan_only boolean,
+                                                          p_seen text[], p_deleted text[],
+                                                          OUT absent_ids text[], OUT absent_marked bigint,
+                                                          OUT deleted_marked bigint, OUT present_before bigint,
+                                                          OUT held boolean)
     LANGUAGE plpgsql
     SET search_path = inventory, pg_catalog, pg_temp
     -- Bulk set operations over a whole policy type: a nested loop chosen on a
@@ -606,13 +657,20 @@ DECLARE
     v_unknown  bigint;
     v_absent   text[];
     v_mark     text[];
+    v_back     text[];
     v_samples  jsonb;
+    v_fraction numeric;
+    v_min      integer;
 BEGIN
+    absent_marked := 0;
+    deleted_marked := 0;
+    held := false;
+    p_seen := coalesce(p_seen, '{}');
+    p_deleted := coalesce(p_deleted, '{}');
     -- No item of this type is written by anyone else until commit.
     PERFORM inventory._lock_policy_type(v_tenant, v_type, true);
     SELECT * INTO v_w FROM inventory.type_watermarks w
      WHERE w.tenant_id = v_tenant AND w.policy_type = v_type;
-    v_seq := nextval('inventory.write_seq');
 
     -- The keys and the unchanged whole rows are read once each (on Citus
     -- they travel to the tenant's shard as intermediate results: a
@@ -622,8 +680,11 @@ BEGIN
     ), s AS MATERIALIZED (
         SELECT DISTINCT s.item_id FROM pg_temp.inventory_run_seen s WHERE s.policy_type = v_type
     ), x AS (
+        -- Seen whole: an unchanged row staged whole, or an item Graph
+        -- answered for by id (inventory.record_verifications).
         SELECT i.id, i.external_id, i.row_fp AS stored_fp, k.external_id AS key_id, k.row_fp AS key_fp,
-               s.item_id IS NOT NULL AS seen_whole, i.absent_since_run_id,
+               (s.item_id IS NOT NULL OR coalesce(i.external_id = ANY (p_seen), false)) AS seen_whole,
+               i.absent_since_run_id,
                inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
                                         v_w.run_id, v_w.seq) AS last_seen
           FROM (SELECT i.id, i.external_id, i.row_fp, i.absent_since_run_id, i.seen_run_id, i.write_seq
@@ -645,9 +706,28 @@ BEGIN
                                               AND x.last_seen < v_run_id
                                               AND (x.absent_since_run_id IS NOT NULL
                                                    OR NOT v_complete
-                                                   OR v_w.run_id > v_run_id))
-      INTO v_keys, v_found, v_stale, v_unknown, v_absent, v_mark
+                                                   OR v_w.run_id > v_run_id)),
+           array_agg(DISTINCT x.external_id) FILTER (WHERE x.id IS NOT NULL AND (x.key_id IS NOT NULL OR x.seen_whole)
+                                              AND x.last_seen < v_run_id
+                                              AND x.absent_since_run_id < v_run_id)
+      INTO v_keys, v_found, v_stale, v_unknown, v_absent, v_mark, v_back
       FROM x;
+    absent_ids := coalesce(v_absent, '{}');
+
+    -- The guard: only asked when enough items would go (a count by key).
+    IF v_complete AND v_absent IS NOT NULL THEN
+        SELECT t.mass_missing_fraction, t.mass_missing_min_items INTO v_fraction, v_min
+          FROM inventory.trust_settings_for(v_tenant, v_type) t;
+        IF cardinality(v_absent) >= v_min THEN
+            SELECT count(*) INTO present_before FROM inventory.item_state i
+             WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.absent_since_run_id IS NULL;
+            held := inventory._mass_missing(cardinality(v_absent), present_before, v_fraction, v_min);
+        END IF;
+    END IF;
+    IF p_plan_only THEN
+        RETURN;
+    END IF;
+    v_seq := nextval('inventory.write_seq');
 
     -- The rows to write are few (what changed): reached through their
     -- primary key with the keys as one array (an index scan, whatever the
@@ -660,31 +740,69 @@ BEGIN
 
     IF v_complete AND v_absent IS NOT NULL THEN
         -- Present items that neither this run nor a newer one observed are
-        -- absent from now on; their last observation is written down.
-        UPDATE inventory.item_state i
-           SET absent_since_run_id = v_run_id,
-               seen_run_id = inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
-                                                      v_w.run_id, v_w.seq),
-               seen_at = inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
-                                                 v_w.run_id, v_w.seq, v_w.observed_at),
-               write_seq = v_seq
-         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_absent)
-           AND i.absent_since_run_id IS NULL
-           AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
-                                        v_w.run_id, v_w.seq) < v_run_id;
+        -- absent from now on; their last observation is written down, and
+        -- those Graph answered 404 for are verified deletions.
+        WITH gone AS (
+            UPDATE inventory.item_state i
+               SET absent_since_run_id = v_run_id,
+                   seen_run_id = inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                                          v_w.run_id, v_w.seq),
+                   seen_at = inventory._last_seen_at(i.absent_since_run_id, i.seen_run_id, i.write_seq, i.seen_at,
+                                                     v_w.run_id, v_w.seq, v_w.observed_at),
+                   deleted_at = CASE WHEN i.external_id = ANY (p_deleted) THEN v_now END,
+                   deleted_run_id = CASE WHEN i.external_id = ANY (p_deleted) THEN v_run_id END,
+                   write_seq = v_seq
+             WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_absent)
+               AND i.absent_since_run_id IS NULL
+               AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                            v_w.run_id, v_w.seq) < v_run_id
+            RETURNING i.id, i.external_id, i.display_name, i.content_hash, i.deleted_run_id IS NOT NULL AS deleted
+        ), hist AS (
+            INSERT INTO inventory.item_changes
+                   (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+                    old_display_name, old_content_hash)
+            SELECT v_tenant, v_run_id, v_type, g.external_id, g.id, v_now,
+                   CASE WHEN g.deleted THEN 'deleted' ELSE 'gone' END, g.display_name, g.content_hash
+              FROM gone g
+        )
+        SELECT count(*), count(*) FILTER (WHERE g.deleted) INTO absent_marked, deleted_marked FROM gone g;
     END IF;
 
     IF v_mark IS NOT NULL THEN
-        -- Items this run observed whose rows do not say so yet.
-        UPDATE inventory.item_state i
-           SET seen_run_id = v_run_id,
-               seen_at = v_now,
-               absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
-                                          THEN NULL ELSE i.absent_since_run_id END,
-               write_seq = v_seq
-         WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_mark)
-           AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
-                                        v_w.run_id, v_w.seq) < v_run_id;
+        -- Items this run observed whose rows do not say so yet; those that
+        -- were absent are back.
+        WITH marked AS (
+            UPDATE inventory.item_state i
+               SET seen_run_id = v_run_id,
+                   seen_at = v_now,
+                   absent_since_run_id = CASE WHEN i.absent_since_run_id < v_run_id
+                                              THEN NULL ELSE i.absent_since_run_id END,
+                   deleted_at = CASE WHEN i.absent_since_run_id < v_run_id THEN NULL ELSE i.deleted_at END,
+                   deleted_run_id = CASE WHEN i.absent_since_run_id < v_run_id THEN NULL ELSE i.deleted_run_id END,
+                   write_seq = v_seq
+             WHERE i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = ANY (v_mark)
+               AND inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq,
+                                            v_w.run_id, v_w.seq) < v_run_id
+            RETURNING i.id, i.external_id, i.display_name, i.content_hash
+        )
+        INSERT INTO inventory.item_changes
+               (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+                old_display_name, new_display_name, old_content_hash, new_content_hash)
+        SELECT v_tenant, v_run_id, v_type, m.external_id, m.id, v_now, 'back',
+               m.display_name, m.display_name, m.content_hash, m.content_hash
+          FROM marked m
+         WHERE m.external_id = ANY (coalesce(v_back, '{}'));
+    END IF;
+
+    IF v_complete AND NOT held THEN
+        -- Earlier held verdicts of the type: this enumeration, not held
+        -- itself, agrees with the absences it did not undo.
+        UPDATE inventory.inventory_sync_run_types t
+           SET mass_missing = 'confirmed',
+               mass_missing_resolved_at = v_now,
+               mass_missing_resolved_by = 'run ' || v_run_id::text
+         WHERE t.tenant_id = v_tenant AND t.policy_type = v_type AND t.mass_missing = 'held'
+           AND t.run_id < v_run_id;
     END IF;
 
     IF v_complete AND (v_w.run_id IS NULL OR v_w.run_id < v_run_id) THEN
@@ -732,8 +850,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION inventory._settle_policy_type(inventory.inventory_sync_runs, text, boolean) IS
-'Internal: when a run''s enumeration of a policy type ends, takes its staged keys as observations, marks unobserved items absent (complete enumerations only), writes observations the rows do not carry yet, and moves the type watermark.';
+COMMENT ON FUNCTION inventory._settle_policy_type(inventory.inventory_sync_runs, text, boolean, boolean, text[], text[]) IS
+'Internal: when a run''s enumeration of a policy type ends, takes its staged keys and the items Graph answered for (p_seen) as observations, marks unobserved items absent (complete enumerations only; p_deleted: verified deletions), writes observations the rows do not carry yet with their history, applies the mass-missing guard, confirms earlier held verdicts and moves the type watermark. p_plan_only: only returns what it would make absent.';
 
 -- Staged keys no enumeration settled (their type completed before they were
 -- staged, or is not in the selection) are rejected when the run finishes.
@@ -892,6 +1010,33 @@ $$;
 COMMENT ON FUNCTION inventory.fingerprint_salt() IS
 'The value clients mix into row fingerprints (pg_temp.staged_items.row_fp): it changes with the meta whitelist and the extension version.';
 
+-- The policy type a lifecycle call names must be one of its run's.
+CREATE OR REPLACE FUNCTION inventory._run_policy_type(v_run inventory.inventory_sync_runs, v_type text,
+                                                      p_must_be_open boolean)
+    RETURNS inventory.inventory_sync_run_types
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_prev inventory.inventory_sync_run_types;
+BEGIN
+    IF v_type IS NULL OR NOT v_type = ANY (v_run.policy_types) THEN
+        RAISE EXCEPTION 'policy type "%" is not part of the selection of run %', v_type, v_run.id
+            USING ERRCODE = '22023',
+                  DETAIL = format('The run''s policy types are %s.', array_to_string(v_run.policy_types, ', '));
+    END IF;
+    SELECT * INTO v_prev FROM inventory.inventory_sync_run_types t
+     WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id AND t.policy_type = v_type;
+    IF FOUND AND p_must_be_open THEN
+        RAISE EXCEPTION 'policy type "%" of run % was already recorded as %', v_type, v_run.id, v_prev.status
+            USING ERRCODE = '55000';
+    END IF;
+    RETURN v_prev;
+END
+$$;
+COMMENT ON FUNCTION inventory._run_policy_type(inventory.inventory_sync_runs, text, boolean) IS
+'Internal: raises 22023 unless the policy type is in the run''s selection (and 55000 when p_must_be_open and its outcome is recorded); returns its recorded outcome, if any.';
+
 CREATE OR REPLACE FUNCTION inventory.complete_policy_type(run_id bigint, policy_type text, status text,
                                                pages integer, items_seen integer, error_code text DEFAULT NULL)
     RETURNS void
@@ -899,30 +1044,30 @@ CREATE OR REPLACE FUNCTION inventory.complete_policy_type(run_id bigint, policy_
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_run   inventory.inventory_sync_runs := inventory._owned_run(complete_policy_type.run_id);
-    v_prev  inventory.inventory_sync_run_types;
-    v_type  text := complete_policy_type.policy_type;
+    v_run     inventory.inventory_sync_runs := inventory._owned_run(complete_policy_type.run_id);
+    v_prev    inventory.inventory_sync_run_types;
+    v_type    text := complete_policy_type.policy_type;
+    v_status  text := complete_policy_type.status;
+    v_code    text := complete_policy_type.error_code;
+    v_deleted text[];
+    v_present text[];
+    v_settled record;
 BEGIN
-    IF v_type IS NULL OR NOT v_type = ANY (v_run.policy_types) THEN
-        RAISE EXCEPTION 'policy type "%" is not part of the selection of run %', v_type, v_run.id
-            USING ERRCODE = '22023',
-                  DETAIL = format('The run''s policy types are %s.', array_to_string(v_run.policy_types, ', '));
-    END IF;
-    IF status IS NULL OR status NOT IN ('complete', 'incomplete', 'failed') THEN
-        RAISE EXCEPTION 'invalid policy type status "%"', status
+    v_prev := inventory._run_policy_type(v_run, v_type, false);
+    IF v_status IS NULL OR v_status NOT IN ('complete', 'incomplete', 'failed') THEN
+        RAISE EXCEPTION 'invalid policy type status "%"', v_status
             USING ERRCODE = '22023', HINT = 'Use complete, incomplete or failed.';
     END IF;
     IF coalesce(pages, 0) < 0 OR coalesce(items_seen, 0) < 0 THEN
         RAISE EXCEPTION 'pages and items_seen must not be negative' USING ERRCODE = '22023';
     END IF;
-    IF error_code IS NOT NULL AND error_code !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid error code "%"', left(inventory.redact_secrets(error_code), 80)
+    IF v_code IS NOT NULL AND v_code !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid error code "%"', left(inventory.redact_secrets(v_code), 80)
             USING ERRCODE = '22023', HINT = 'Error codes are lower-case identifiers such as graph_forbidden.';
     END IF;
-    SELECT * INTO v_prev FROM inventory.inventory_sync_run_types t
-     WHERE t.tenant_id = v_run.tenant_id AND t.run_id = v_run.id AND t.policy_type = v_type;
-    IF FOUND THEN
-        IF v_prev.status = status THEN
+    IF v_prev.status IS NOT NULL THEN
+        IF v_prev.status = v_status
+           OR (v_status = 'complete' AND v_prev.error_code = 'listing_inconsistent') THEN
             RETURN;  -- repeated call: nothing to do
         END IF;
         RAISE EXCEPTION 'policy type "%" of run % was already recorded as %', v_type, v_run.id, v_prev.status
@@ -931,17 +1076,171 @@ BEGIN
 
     -- Rows of this type still in staging belong to the enumeration.
     PERFORM inventory._apply_staged(v_run);
-    PERFORM inventory._settle_policy_type(v_run, v_type, status = 'complete');
+
+    -- What Graph answered for the items the listing left out: a 404 is a
+    -- verified deletion; a 200 shows the listing was wrong, so it is not a
+    -- complete enumeration (and the item was observed).
+    IF v_status = 'complete' THEN
+        SELECT array_agg(v.external_id) FILTER (WHERE v.http_status = 404),
+               array_agg(v.external_id) FILTER (WHERE v.http_status BETWEEN 200 AND 299)
+          INTO v_deleted, v_present
+          FROM inventory.item_verifications v
+         WHERE v.tenant_id = v_run.tenant_id AND v.run_id = v_run.id AND v.policy_type = v_type;
+        IF v_present IS NOT NULL THEN
+            v_status := 'incomplete';
+            v_code := 'listing_inconsistent';
+        END IF;
+    END IF;
+    SELECT * INTO v_settled
+      FROM inventory._settle_policy_type(v_run, v_type, v_status = 'complete', false, v_present, v_deleted);
 
     INSERT INTO inventory.inventory_sync_run_types
-           (tenant_id, run_id, policy_type, status, pages, items_seen, error_code)
-    VALUES (v_run.tenant_id, v_run.id, v_type, status, coalesce(pages, 0), coalesce(items_seen, 0),
-            CASE WHEN status = 'complete' THEN error_code
-                 ELSE coalesce(error_code, 'policy_type_' || status) END);
+           (tenant_id, run_id, policy_type, status, pages, items_seen, error_code,
+            absent_marked, present_before, verified_deleted, verified_present, mass_missing)
+    VALUES (v_run.tenant_id, v_run.id, v_type, v_status, coalesce(pages, 0), coalesce(items_seen, 0),
+            CASE WHEN v_status = 'complete' THEN v_code
+                 ELSE coalesce(v_code, 'policy_type_' || v_status) END,
+            v_settled.absent_marked, coalesce(v_settled.present_before, 0), v_settled.deleted_marked,
+            coalesce(cardinality(v_present), 0), CASE WHEN v_settled.held THEN 'held' END);
 END
 $$;
 COMMENT ON FUNCTION inventory.complete_policy_type(bigint, text, text, integer, integer, text) IS
-'Records the outcome of one policy type of a run: complete (every page read: items not listed become absent), incomplete or failed. Applies any rows still staged first. Repeating the same call is a no-op.';
+'Records the outcome of one policy type of a run: complete (every page read: items not listed become absent), incomplete or failed. Applies any rows still staged first. A complete enumeration for which Graph answered 200 for an item it left out (inventory.record_verifications) is recorded incomplete with error code listing_inconsistent; items it answered 404 for become verified deletions. A complete enumeration that would make more than the threshold of present items absent is recorded with mass_missing = held. Repeating the same call is a no-op.';
+
+-- Verified deletions (docs/design.md §12), step 1: the items a complete
+-- enumeration of the type ending now would make absent, at most
+-- verify_max_per_type of them (inventory.limits()), in an order of their own
+-- per run. The client asks Graph for each, then calls record_verifications,
+-- then complete_policy_type.
+CREATE OR REPLACE FUNCTION inventory.absence_candidates(run_id bigint, policy_type text)
+    RETURNS TABLE (external_id text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_run    inventory.inventory_sync_runs := inventory._owned_run(absence_candidates.run_id);
+    v_type   text := absence_candidates.policy_type;
+    v_ids    text[];
+    v_run_id bigint := v_run.id;
+BEGIN
+    PERFORM inventory._run_policy_type(v_run, v_type, true);
+    PERFORM inventory._apply_staged(v_run);
+    SELECT s.absent_ids INTO v_ids
+      FROM inventory._settle_policy_type(v_run, v_type, true, true, NULL, NULL) s;
+    RETURN QUERY
+    SELECT a.id FROM unnest(v_ids) a(id)
+     ORDER BY md5(a.id || '/' || v_run_id::text), a.id
+     LIMIT inventory._limit('verify_max_per_type');
+END
+$$;
+COMMENT ON FUNCTION inventory.absence_candidates(bigint, text) IS
+'For the session''s running run: up to verify_max_per_type (inventory.limits()) items of the policy type that completing its enumeration now would make absent (rows still staged are applied first). Ask Graph for each (GET <graph_path>/{id}) and report the answers with inventory.record_verifications before complete_policy_type.';
+
+-- Verified deletions, step 2: Graph's answers.
+CREATE OR REPLACE FUNCTION inventory.record_verifications(run_id bigint, policy_type text, external_ids text[],
+                                                          http_statuses integer[])
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_run     inventory.inventory_sync_runs := inventory._owned_run(record_verifications.run_id);
+    v_type    text := record_verifications.policy_type;
+    v_tenant  uuid := v_run.tenant_id;
+    v_run_id  bigint := v_run.id;
+    v_now     timestamptz := clock_timestamp();
+    v_n       integer;
+    v_failed  integer;
+    v_samples jsonb;
+BEGIN
+    PERFORM inventory._run_policy_type(v_run, v_type, true);
+    IF external_ids IS NULL OR http_statuses IS NULL
+       OR cardinality(external_ids) <> cardinality(http_statuses) THEN
+        RAISE EXCEPTION 'external_ids and http_statuses must be arrays of the same length' USING ERRCODE = '22023';
+    END IF;
+    IF cardinality(external_ids) > inventory._limit('verify_max_per_type') THEN
+        RAISE EXCEPTION 'at most % verifications per policy type and run', inventory._limit('verify_max_per_type')
+            USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(http_statuses) s WHERE s IS NULL OR s NOT BETWEEN 0 AND 999) THEN
+        RAISE EXCEPTION 'http_statuses must be HTTP status codes (0: no answer)' USING ERRCODE = '22023';
+    END IF;
+    -- Only items of the run's tenant and type are recorded (the last answer
+    -- for an id wins); other ids are ignored.
+    WITH v AS (
+        SELECT DISTINCT ON (u.external_id) u.external_id, u.http_status
+          FROM unnest(external_ids, http_statuses) WITH ORDINALITY u(external_id, http_status, n)
+         WHERE u.external_id IS NOT NULL
+         ORDER BY u.external_id, u.n DESC
+    ), ins AS (
+        INSERT INTO inventory.item_verifications AS r
+               (tenant_id, run_id, policy_type, external_id, http_status, checked_at)
+        SELECT v_tenant, v_run_id, v_type, i.external_id, v.http_status, v_now
+          FROM v
+          JOIN inventory.item_state i
+            ON i.tenant_id = v_tenant AND i.policy_type = v_type AND i.external_id = v.external_id
+        ON CONFLICT ON CONSTRAINT item_verifications_pkey DO UPDATE
+           SET http_status = excluded.http_status, checked_at = excluded.checked_at
+        RETURNING r.external_id, r.http_status
+    )
+    SELECT count(*), count(*) FILTER (WHERE ins.http_status <> 404 AND ins.http_status NOT BETWEEN 200 AND 299),
+           jsonb_agg(jsonb_build_object('code', 'verification_failed', 'policy_type', v_type,
+                                        'external_id', ins.external_id, 'http_status', ins.http_status,
+                                        'message', CASE WHEN ins.http_status = 0
+                                                        THEN 'Graph did not answer for an item the listing left out'
+                                                        ELSE 'Graph answered ' || ins.http_status
+                                                             || ' for an item the listing left out' END))
+               FILTER (WHERE ins.http_status <> 404 AND ins.http_status NOT BETWEEN 200 AND 299)
+      INTO v_n, v_failed, v_samples
+      FROM ins;
+    IF v_failed > 0 THEN
+        -- Other answers change nothing; they are the run's errors.
+        PERFORM inventory._count_run(v_tenant, v_run_id, 0, 0, 0, 0, 0,
+                                     (SELECT jsonb_agg(e) FROM (SELECT e FROM jsonb_array_elements(v_samples) e
+                                                                 LIMIT 5) x),
+                                     '{verification_failed}');
+    END IF;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION inventory.record_verifications(bigint, text, text[], integer[]) IS
+'For the session''s running run, before complete_policy_type of the type: records Graph''s answers (HTTP status, 0 for none) to GET <graph_path>/{id} for items of inventory.absence_candidates. 404: the item becomes a verified deletion when the type completes; 2xx: the listing was wrong, and the type is recorded incomplete (listing_inconsistent) with the item observed; any other answer changes nothing and is recorded as a run error (verification_failed). Ids that are not items of the tenant and type are ignored. Returns the answers recorded.';
+
+-- An operator's verdict on a held mass-missing enumeration.
+CREATE OR REPLACE FUNCTION inventory.accept_mass_missing(run_id bigint, policy_type text)
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_rt     inventory.inventory_sync_run_types;
+    v_n      integer;
+    v_caller name := inventory._outer_user();
+BEGIN
+    SELECT * INTO v_rt FROM inventory.inventory_sync_run_types t
+     WHERE t.run_id = accept_mass_missing.run_id AND t.policy_type = accept_mass_missing.policy_type
+       AND t.mass_missing = 'held';
+    -- The same answer whether the run is another tenant's or none.
+    IF NOT FOUND OR NOT inventory._may_sync(v_rt.tenant_id) THEN
+        RAISE EXCEPTION 'run % has no held mass-missing verdict for policy type "%"',
+              accept_mass_missing.run_id, accept_mass_missing.policy_type
+            USING ERRCODE = '22023',
+                  HINT = 'Held verdicts: SELECT * FROM inventory.inventory_sync_run_types WHERE mass_missing = ''held''.';
+    END IF;
+    UPDATE inventory.inventory_sync_run_types t
+       SET mass_missing = 'accepted',
+           mass_missing_resolved_at = clock_timestamp(),
+           mass_missing_resolved_by = v_caller
+     WHERE t.tenant_id = v_rt.tenant_id AND t.run_id = v_rt.run_id AND t.policy_type = v_rt.policy_type
+       AND t.mass_missing = 'held';
+    SELECT count(*) INTO v_n FROM inventory.item_state i
+     WHERE i.tenant_id = v_rt.tenant_id AND i.policy_type = v_rt.policy_type
+       AND i.absent_since_run_id = v_rt.run_id;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION inventory.accept_mass_missing(bigint, text) IS
+'Accepts a held mass-missing verdict (inventory_sync_run_types.mass_missing = held) of a run and policy type: its absences are trusted from now on (confidence high). Returns how many items are still absent since that run. Granted to nobody by default; the caller must have the tenant (grant_tenant_access), like a sync role.';
 
 -- Normalizes, redacts and bounds an errors document (at most errors_max
 -- entries, messages of at most error_message_max_chars: inventory.limits()).
@@ -1046,7 +1345,7 @@ BEGIN
          ORDER BY 1
     LOOP
         IF v_staging THEN
-            PERFORM inventory._settle_policy_type(v_run, v_type, false);
+            PERFORM inventory._settle_policy_type(v_run, v_type, false, false, NULL, NULL);
         END IF;
         INSERT INTO inventory.inventory_sync_run_types (tenant_id, run_id, policy_type, status, error_code)
         VALUES (v_run.tenant_id, v_run.id, v_type, 'failed', 'policy_type_not_reported');
@@ -1126,3 +1425,81 @@ COMMENT ON FUNCTION inventory.reap_abandoned_runs() IS
 'Marks running runs whose owning session is gone (nobody holds their run lock) as failed with run_abandoned, for the tenants the caller may sync (the owner and superusers: every tenant); returns how many. begin_sync_run does the same for its own tenant and selection.';
 
 --------------------------------------------------------------------------------
+
+--------------------------------------------------------------------------------
+-- Retention (docs/design.md §12). Maintenance for the extension owner (not
+-- granted to anyone): one statement per tenant, each on its own shard on
+-- Citus.
+--------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inventory.prune_history(older_than interval) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_cutoff timestamptz := clock_timestamp() - older_than;
+    v_tenant uuid;
+    v_keep   bigint[];
+    v_n      bigint;
+    v_total  bigint := 0;
+BEGIN
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    FOR v_tenant IN SELECT DISTINCT r.tenant_id FROM inventory.inventory_sync_runs r ORDER BY 1 LOOP
+        -- What the latest run of each selection changed stays
+        -- (inventory.latest_run_changes).
+        v_keep := ARRAY(SELECT l.run_id FROM inventory.latest_sync_runs l WHERE l.tenant_id = v_tenant);
+        DELETE FROM inventory.item_changes c
+         WHERE c.tenant_id = v_tenant AND c.changed_at < v_cutoff AND c.run_id <> ALL (v_keep);
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_total := v_total + v_n;
+    END LOOP;
+    RETURN v_total;
+END
+$$;
+COMMENT ON FUNCTION inventory.prune_history(interval) IS
+'Deletes history rows (inventory.item_changes) recorded longer ago than older_than, except those of the latest finished run of each tenant and selection (inventory.latest_run_changes); returns how many.';
+
+CREATE OR REPLACE FUNCTION inventory.prune_runs(older_than interval) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_cutoff timestamptz := clock_timestamp() - older_than;
+    v_tenant uuid;
+    v_keep   bigint[];
+    v_n      bigint;
+    v_total  bigint := 0;
+BEGIN
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    FOR v_tenant IN SELECT DISTINCT r.tenant_id FROM inventory.inventory_sync_runs r
+                     WHERE r.status <> 'running' AND r.finished_at < v_cutoff ORDER BY 1 LOOP
+        -- Every run something still names: an item row, a watermark, a
+        -- history row, or the latest run of a selection (missing_items,
+        -- latest_sync_runs).
+        v_keep := ARRAY(
+            SELECT x.run_id FROM inventory.item_state i
+             CROSS JOIN LATERAL (VALUES (i.first_seen_run_id), (i.seen_run_id), (i.content_changed_run_id),
+                                        (i.absent_since_run_id), (i.deleted_run_id)) x(run_id)
+             WHERE i.tenant_id = v_tenant AND x.run_id IS NOT NULL
+            UNION
+            SELECT w.run_id FROM inventory.type_watermarks w WHERE w.tenant_id = v_tenant
+            UNION
+            SELECT c.run_id FROM inventory.item_changes c WHERE c.tenant_id = v_tenant
+            UNION
+            SELECT l.run_id FROM inventory.latest_sync_runs l WHERE l.tenant_id = v_tenant);
+        -- Their run types and verifications go with them (ON DELETE CASCADE).
+        DELETE FROM inventory.inventory_sync_runs r
+         WHERE r.tenant_id = v_tenant AND r.status <> 'running' AND r.finished_at < v_cutoff
+           AND r.id <> ALL (v_keep);
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_total := v_total + v_n;
+    END LOOP;
+    RETURN v_total;
+END
+$$;
+COMMENT ON FUNCTION inventory.prune_runs(interval) IS
+'Deletes finished runs that ended longer ago than older_than with their run types and verifications, except runs an item row, a type watermark or a history row names and the latest finished run of each tenant and selection (prune the history first to let more go); returns how many.';

@@ -23,5 +23,9 @@ GRANT EXECUTE ON FUNCTION
     inventory._needs_write(bigint, bigint, bigint, bigint, bigint, bigint, text, jsonb, text, text, text, jsonb, text, text),
     inventory._staged_row_problem(text, text, text, text, text[], text[]),
     inventory._rejected_sample(text, text, text),
-    inventory.limits(), inventory._limit(text)
+    inventory.limits(), inventory._limit(text),
+    inventory._is_change(text, jsonb, text, text, jsonb, text),
+    inventory._meta_changes(jsonb, jsonb),
+    inventory._mass_missing(bigint, bigint, numeric, integer),
+    inventory._setting_rank(uuid, text, uuid, text)
     TO PUBLIC;

@@ -43,6 +43,19 @@ $$;
 COMMENT ON FUNCTION inventory._last_seen_at(bigint, bigint, bigint, timestamptz, bigint, bigint, timestamptz) IS
 'Internal rule: when the newest run that observed an item observed it (see inventory._last_seen_run).';
 
+-- Whether an observation is a change the history records: the name, the
+-- whitelisted meta or the content differ (a new fingerprint alone is not).
+CREATE OR REPLACE FUNCTION inventory._is_change(old_name text, old_meta jsonb, old_hash text,
+                                                new_name text, new_meta jsonb, new_hash text)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT old_name IS DISTINCT FROM new_name OR old_meta IS DISTINCT FROM new_meta
+           OR old_hash IS DISTINCT FROM new_hash
+$$;
+COMMENT ON FUNCTION inventory._is_change(text, jsonb, text, text, jsonb, text) IS
+'Internal rule: whether an item''s name, whitelisted meta or content hash changed.';
+
 -- Whether run `run_id`'s observation of an item (name, meta, content hash,
 -- fingerprint) must be written to its row: the item comes back (it is
 -- absent, and the run is not older than the absence, or the row's
@@ -59,9 +72,7 @@ CREATE OR REPLACE FUNCTION inventory._needs_write(absent_since_run_id bigint, se
     SELECT CASE WHEN absent_since_run_id IS NOT NULL
                 THEN absent_since_run_id < run_id OR seen_run_id < run_id
                 ELSE inventory._last_seen_run(absent_since_run_id, seen_run_id, write_seq, wm_run_id, wm_seq) <= run_id
-                     AND (old_name IS DISTINCT FROM new_name
-                          OR old_meta IS DISTINCT FROM new_meta
-                          OR old_hash IS DISTINCT FROM new_hash
+                     AND (inventory._is_change(old_name, old_meta, old_hash, new_name, new_meta, new_hash)
                           OR (new_fp IS NOT NULL AND old_fp IS DISTINCT FROM new_fp)) END
 $$;
 COMMENT ON FUNCTION inventory._needs_write(bigint, bigint, bigint, bigint, bigint, bigint, text, jsonb, text, text, text, jsonb, text, text) IS
@@ -76,10 +87,11 @@ CREATE OR REPLACE FUNCTION inventory.limits()
     AS $$
     VALUES ('external_id_max_bytes'::text, 1024::bigint),
            ('error_message_max_chars', 512),
-           ('errors_max', 100)
+           ('errors_max', 100),
+           ('verify_max_per_type', 50)
 $$;
 COMMENT ON FUNCTION inventory.limits() IS
-'The limits rows and errors are held to: external_id_max_bytes (a longer external_id is a bad_staged_row), error_message_max_chars (stored error messages are cut there), errors_max (errors stored per call of finish_sync_run).';
+'The limits rows and errors are held to: external_id_max_bytes (a longer external_id is a bad_staged_row), error_message_max_chars (stored error messages are cut there), errors_max (errors stored per call of finish_sync_run), verify_max_per_type (items of a type a run asks Graph for by id: inventory.absence_candidates).';
 
 -- One limit, for the statements below (folded to a constant when planned).
 CREATE OR REPLACE FUNCTION inventory._limit(limit_name text) RETURNS bigint
@@ -88,3 +100,47 @@ CREATE OR REPLACE FUNCTION inventory._limit(limit_name text) RETURNS bigint
     SELECT l.value FROM inventory.limits() l WHERE l.name = limit_name
 $$;
 COMMENT ON FUNCTION inventory._limit(text) IS 'Internal: one value of inventory.limits().';
+
+--------------------------------------------------------------------------------
+-- History and trust (docs/design.md §12)
+--------------------------------------------------------------------------------
+
+-- The whitelisted meta keys whose values differ, with both values (null for
+-- a key not set): what a history row records of meta.
+CREATE OR REPLACE FUNCTION inventory._meta_changes(old_meta jsonb, new_meta jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('old', old_meta -> k.key, 'new', new_meta -> k.key)),
+                    '{}'::jsonb)
+      FROM (SELECT jsonb_object_keys(coalesce(old_meta, '{}'::jsonb))
+            UNION
+            SELECT jsonb_object_keys(coalesce(new_meta, '{}'::jsonb))) k(key)
+     WHERE (old_meta -> k.key) IS DISTINCT FROM (new_meta -> k.key)
+$$;
+COMMENT ON FUNCTION inventory._meta_changes(jsonb, jsonb) IS
+'Internal rule: {"key": {"old": v, "new": v}} for every meta key whose value differs ({} when none).';
+
+-- The mass-missing guard: a complete enumeration that would make `absent`
+-- of `present` items absent is held when that is more than `fraction` of
+-- them and at least `min_items`.
+CREATE OR REPLACE FUNCTION inventory._mass_missing(absent bigint, present bigint, fraction numeric, min_items integer)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT absent >= min_items AND absent > fraction * present
+$$;
+COMMENT ON FUNCTION inventory._mass_missing(bigint, bigint, numeric, integer) IS
+'Internal rule: whether making `absent` of `present` items absent trips the mass-missing guard (more than `fraction` of them and at least `min_items`).';
+
+-- Which row of inventory.trust_settings gives a setting: the most specific
+-- one that sets it (rank 0: tenant and type, 1: tenant, 2: type, 3: all).
+CREATE OR REPLACE FUNCTION inventory._setting_rank(row_tenant uuid, row_type text, tenant uuid, policy_type text)
+    RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN (row_tenant IS NULL OR row_tenant = tenant) AND (row_type IS NULL OR row_type = policy_type)
+                THEN (row_tenant IS NULL)::integer * 2 + (row_type IS NULL)::integer END
+$$;
+COMMENT ON FUNCTION inventory._setting_rank(uuid, text, uuid, text) IS
+'Internal rule: NULL when a trust_settings row does not apply to (tenant, policy_type), else its precedence (0 first: tenant and type, tenant, type, all).';

@@ -17,7 +17,10 @@ SELECT i.id,
        inventory._last_seen_run(i.absent_since_run_id, i.seen_run_id, i.write_seq, w.run_id, w.seq) AS last_seen_run_id,
        i.content_changed_at,
        i.content_changed_run_id,
-       i.absent_since_run_id IS NULL AS present
+       i.absent_since_run_id IS NULL AS present,
+       i.absent_since_run_id,
+       i.deleted_at,
+       i.deleted_run_id
   FROM inventory.item_state i
   LEFT JOIN inventory.type_watermarks w
          ON w.tenant_id = i.tenant_id AND w.policy_type = i.policy_type;
@@ -37,6 +40,9 @@ COMMENT ON COLUMN inventory.inventory_items.last_seen_run_id IS 'Newest run that
 COMMENT ON COLUMN inventory.inventory_items.content_changed_at IS 'When the content hash last changed (first_seen_at if never).';
 COMMENT ON COLUMN inventory.inventory_items.content_changed_run_id IS 'Run that observed the current content first.';
 COMMENT ON COLUMN inventory.inventory_items.present IS 'False once a complete enumeration of the type no longer listed the item (until it is observed again).';
+COMMENT ON COLUMN inventory.inventory_items.absent_since_run_id IS 'Run whose complete enumeration first no longer listed the item (NULL while present).';
+COMMENT ON COLUMN inventory.inventory_items.deleted_at IS 'When Graph answered 404 for the absent item (a verified deletion; NULL otherwise).';
+COMMENT ON COLUMN inventory.inventory_items.deleted_run_id IS 'Run that verified the deletion.';
 
 CREATE OR REPLACE VIEW inventory.latest_sync_runs WITH (security_invoker = true) AS
 SELECT DISTINCT ON (r.tenant_id, r.selection_hash)
@@ -89,42 +95,49 @@ SELECT l.tenant_id,
        i.external_id,
        i.display_name,
        i.id AS item_id,
-       'missing'::text AS state,
+       CASE WHEN i.deleted_run_id IS NOT NULL THEN 'deleted' ELSE 'missing' END AS state,
        i.last_seen_at,
        i.last_seen_run_id,
        l.run_id AS latest_run_id,
        l.status AS latest_run_status,
        CASE WHEN reasons.r = '{}' THEN 'high' ELSE 'low' END AS confidence,
-       reasons.r AS low_confidence_reasons
+       reasons.r AS low_confidence_reasons,
+       i.deleted_at
   FROM inventory.latest_sync_runs l
   JOIN inventory.inventory_items i
     ON i.tenant_id = l.tenant_id
    AND i.policy_type = ANY (l.policy_types)
   LEFT JOIN inventory.inventory_sync_run_types rt
     ON rt.tenant_id = l.tenant_id AND rt.run_id = l.run_id AND rt.policy_type = i.policy_type
+  -- The enumeration that made the item absent, when the guard held it.
+  LEFT JOIN inventory.inventory_sync_run_types h
+    ON h.tenant_id = i.tenant_id AND h.run_id = i.absent_since_run_id AND h.policy_type = i.policy_type
+   AND h.mass_missing = 'held'
  CROSS JOIN LATERAL (
        SELECT array_remove(ARRAY[
                 CASE WHEN l.status = 'partial' THEN 'run_partial' END,
                 CASE WHEN l.status = 'failed' THEN 'run_failed' END,
                 CASE WHEN l.had_errors THEN 'run_had_errors' END,
-                CASE WHEN rt.status IS DISTINCT FROM 'complete' THEN 'policy_type_incomplete' END
+                CASE WHEN rt.status IS DISTINCT FROM 'complete' THEN 'policy_type_incomplete' END,
+                CASE WHEN h.run_id IS NOT NULL AND i.deleted_run_id IS NULL THEN 'mass_missing' END
               ], NULL) AS r) reasons
  WHERE i.last_seen_run_id < l.run_id;
 COMMENT ON VIEW inventory.missing_items IS
-'Items that the latest finished run of a tenant and selection did not observe (neither did any run started after it), for the policy types of that selection. confidence is high only when that run succeeded without errors and enumerated the type completely.';
+'Items that the latest finished run of a tenant and selection did not observe (neither did any run started after it), for the policy types of that selection. confidence is high only when that run succeeded without errors and enumerated the type completely, and the enumeration that made the item absent was not held by the mass-missing guard (or its verdict was accepted or confirmed, or Graph verified the deletion).';
 COMMENT ON COLUMN inventory.missing_items.tenant_id IS 'Entra tenant id.';
 COMMENT ON COLUMN inventory.missing_items.selection_hash IS 'Selection the item is missing for.';
 COMMENT ON COLUMN inventory.missing_items.policy_type IS 'Policy type.';
 COMMENT ON COLUMN inventory.missing_items.external_id IS 'Graph object id.';
 COMMENT ON COLUMN inventory.missing_items.display_name IS 'Name as last observed.';
 COMMENT ON COLUMN inventory.missing_items.item_id IS 'Item id (inventory.inventory_items.id).';
-COMMENT ON COLUMN inventory.missing_items.state IS 'Always missing; the state deleted is reserved and not produced.';
+COMMENT ON COLUMN inventory.missing_items.state IS 'deleted when Graph answered 404 for the item (a verified deletion), else missing.';
 COMMENT ON COLUMN inventory.missing_items.last_seen_at IS 'When the item was last observed.';
 COMMENT ON COLUMN inventory.missing_items.last_seen_run_id IS 'Run that last observed the item.';
 COMMENT ON COLUMN inventory.missing_items.latest_run_id IS 'Latest finished run of the tenant and selection.';
 COMMENT ON COLUMN inventory.missing_items.latest_run_status IS 'Its status.';
 COMMENT ON COLUMN inventory.missing_items.confidence IS 'high or low.';
-COMMENT ON COLUMN inventory.missing_items.low_confidence_reasons IS 'Why confidence is low: run_partial, run_failed, run_had_errors, policy_type_incomplete (empty when high).';
+COMMENT ON COLUMN inventory.missing_items.low_confidence_reasons IS 'Why confidence is low: run_partial, run_failed, run_had_errors, policy_type_incomplete, mass_missing (empty when high).';
+COMMENT ON COLUMN inventory.missing_items.deleted_at IS 'When the deletion was verified (state deleted).';
 
 -- PL/pgSQL, not SQL: Citus plans no query with the parameters of a SQL
 -- function that it cannot inline; here the tenant is a value and the query
@@ -167,7 +180,8 @@ SELECT a.tenant_id,
        a.consecutive_failures,
        coalesce(e.codes, '{}') AS current_error_codes,
        a.running_runs,
-       a.finished_runs
+       a.finished_runs,
+       coalesce(m.held, '{}') AS mass_missing_held
   FROM (SELECT r.tenant_id,
                max(r.finished_at) FILTER (WHERE r.status = 'succeeded') AS last_success_at,
                max(r.id) FILTER (WHERE r.status = 'succeeded') AS last_success_run_id,
@@ -185,9 +199,13 @@ SELECT a.tenant_id,
         HAVING count(*) FILTER (WHERE r.status <> 'running') > 0) a
   LEFT JOIN (SELECT l.tenant_id, array_agg(DISTINCT c ORDER BY c) AS codes
                FROM inventory.latest_sync_runs l, unnest(l.error_codes) c
-              GROUP BY l.tenant_id) e ON e.tenant_id = a.tenant_id;
+              GROUP BY l.tenant_id) e ON e.tenant_id = a.tenant_id
+  LEFT JOIN (SELECT t.tenant_id, array_agg(DISTINCT t.policy_type ORDER BY t.policy_type) AS held
+               FROM inventory.inventory_sync_run_types t
+              WHERE t.mass_missing = 'held'
+              GROUP BY t.tenant_id) m ON m.tenant_id = a.tenant_id;
 COMMENT ON VIEW inventory.tenant_sync_health IS
-'Sync health per tenant: last success, last failure, consecutive failures and the error codes of the latest run of each selection.';
+'Sync health per tenant: last success, last failure, consecutive failures, the error codes of the latest run of each selection and the policy types whose mass-missing verdict is held.';
 COMMENT ON COLUMN inventory.tenant_sync_health.tenant_id IS 'Entra tenant id.';
 COMMENT ON COLUMN inventory.tenant_sync_health.last_success_at IS 'End of the last succeeded run (any selection).';
 COMMENT ON COLUMN inventory.tenant_sync_health.last_success_run_id IS 'Last succeeded run.';
@@ -198,6 +216,7 @@ COMMENT ON COLUMN inventory.tenant_sync_health.consecutive_failures IS 'Failed r
 COMMENT ON COLUMN inventory.tenant_sync_health.current_error_codes IS 'Error codes of the latest finished run of each selection.';
 COMMENT ON COLUMN inventory.tenant_sync_health.running_runs IS 'Runs currently marked running.';
 COMMENT ON COLUMN inventory.tenant_sync_health.finished_runs IS 'Finished runs recorded.';
+COMMENT ON COLUMN inventory.tenant_sync_health.mass_missing_held IS 'Policy types with a held mass-missing verdict waiting for inventory.accept_mass_missing or a confirming enumeration.';
 
 CREATE OR REPLACE VIEW inventory.item_counts WITH (security_invoker = true) AS
 SELECT i.tenant_id,
@@ -224,29 +243,133 @@ SELECT l.tenant_id,
        l.selection_hash,
        l.run_id,
        c.change,
-       i.policy_type,
-       i.external_id,
-       i.display_name,
-       i.id AS item_id,
-       CASE c.change WHEN 'gone' THEN l.finished_at ELSE i.content_changed_at END AS changed_at
+       c.policy_type,
+       c.external_id,
+       coalesce(c.new_display_name, c.old_display_name) AS display_name,
+       c.item_id,
+       c.changed_at,
+       c.old_display_name,
+       c.new_display_name,
+       c.old_content_hash,
+       c.new_content_hash,
+       c.meta_changes
   FROM inventory.latest_sync_runs l
-  JOIN inventory.item_state i
-    ON i.tenant_id = l.tenant_id AND i.policy_type = ANY (l.policy_types)
- CROSS JOIN LATERAL (
-       SELECT CASE WHEN i.first_seen_run_id = l.run_id THEN 'new'
-                   WHEN i.absent_since_run_id = l.run_id THEN 'gone'
-                   WHEN i.content_changed_run_id = l.run_id THEN 'changed' END AS change) c
- WHERE c.change IS NOT NULL;
+  JOIN inventory.item_changes c
+    ON c.tenant_id = l.tenant_id AND c.run_id = l.run_id;
 COMMENT ON VIEW inventory.latest_run_changes IS
-'What the latest finished run of each tenant and selection changed: items it saw first (new), whose content it saw change (changed) and that its complete enumerations no longer listed (gone).';
+'What the latest finished run of each tenant and selection changed, from the history (inventory.item_changes): items it saw first (new), whose name, whitelisted meta or content changed (changed), that came back (back), that its complete enumerations no longer listed (gone) and whose deletion Graph confirmed (deleted).';
 COMMENT ON COLUMN inventory.latest_run_changes.tenant_id IS 'Entra tenant id.';
 COMMENT ON COLUMN inventory.latest_run_changes.selection_hash IS 'Selection of the run.';
 COMMENT ON COLUMN inventory.latest_run_changes.run_id IS 'The latest finished run.';
-COMMENT ON COLUMN inventory.latest_run_changes.change IS 'new, changed or gone.';
+COMMENT ON COLUMN inventory.latest_run_changes.change IS 'new, changed, gone, back or deleted.';
 COMMENT ON COLUMN inventory.latest_run_changes.policy_type IS 'Policy type.';
 COMMENT ON COLUMN inventory.latest_run_changes.external_id IS 'Graph object id.';
-COMMENT ON COLUMN inventory.latest_run_changes.display_name IS 'Name as last observed.';
+COMMENT ON COLUMN inventory.latest_run_changes.display_name IS 'Name after the change (before it, for gone and deleted).';
 COMMENT ON COLUMN inventory.latest_run_changes.item_id IS 'Item id.';
 COMMENT ON COLUMN inventory.latest_run_changes.changed_at IS 'When the change was recorded.';
+COMMENT ON COLUMN inventory.latest_run_changes.old_display_name IS 'Name before the change.';
+COMMENT ON COLUMN inventory.latest_run_changes.new_display_name IS 'Name after the change.';
+COMMENT ON COLUMN inventory.latest_run_changes.old_content_hash IS 'Content hash before the change.';
+COMMENT ON COLUMN inventory.latest_run_changes.new_content_hash IS 'Content hash after the change.';
+COMMENT ON COLUMN inventory.latest_run_changes.meta_changes IS 'Whitelisted meta keys that changed: {"key": {"old": v, "new": v}}.';
+
+CREATE OR REPLACE VIEW inventory.item_history WITH (security_invoker = true) AS
+SELECT c.tenant_id,
+       c.policy_type,
+       c.external_id,
+       c.item_id,
+       c.run_id,
+       c.changed_at,
+       c.change,
+       coalesce(c.new_display_name, c.old_display_name) AS display_name,
+       c.old_display_name,
+       c.new_display_name,
+       c.old_content_hash,
+       c.new_content_hash,
+       c.meta_changes,
+       c.id AS change_id
+  FROM inventory.item_changes c
+ ORDER BY c.changed_at DESC, c.id DESC;
+COMMENT ON VIEW inventory.item_history IS
+'Every recorded change of every item, newest first: filter by tenant_id, policy_type and external_id (each lookup uses the index on them).';
+COMMENT ON COLUMN inventory.item_history.tenant_id IS 'Entra tenant id.';
+COMMENT ON COLUMN inventory.item_history.policy_type IS 'Policy type.';
+COMMENT ON COLUMN inventory.item_history.external_id IS 'Graph object id.';
+COMMENT ON COLUMN inventory.item_history.item_id IS 'Item id.';
+COMMENT ON COLUMN inventory.item_history.run_id IS 'Run that observed the change.';
+COMMENT ON COLUMN inventory.item_history.changed_at IS 'When the change was recorded.';
+COMMENT ON COLUMN inventory.item_history.change IS 'new, changed, gone, back or deleted.';
+COMMENT ON COLUMN inventory.item_history.display_name IS 'Name after the change (before it, for gone and deleted).';
+COMMENT ON COLUMN inventory.item_history.old_display_name IS 'Name before the change.';
+COMMENT ON COLUMN inventory.item_history.new_display_name IS 'Name after the change.';
+COMMENT ON COLUMN inventory.item_history.old_content_hash IS 'Content hash before the change.';
+COMMENT ON COLUMN inventory.item_history.new_content_hash IS 'Content hash after the change.';
+COMMENT ON COLUMN inventory.item_history.meta_changes IS 'Whitelisted meta keys that changed: {"key": {"old": v, "new": v}}.';
+COMMENT ON COLUMN inventory.item_history.change_id IS 'History row id (orders changes recorded at the same time).';
+
+CREATE OR REPLACE VIEW inventory.tenant_changes WITH (security_invoker = true) AS
+SELECT c.tenant_id,
+       (c.changed_at AT TIME ZONE 'UTC')::date AS day,
+       c.policy_type,
+       c.change,
+       count(*) AS changes
+  FROM inventory.item_changes c
+ GROUP BY c.tenant_id, (c.changed_at AT TIME ZONE 'UTC')::date, c.policy_type, c.change;
+COMMENT ON VIEW inventory.tenant_changes IS
+'Changes per tenant, day (UTC), policy type and kind of change.';
+COMMENT ON COLUMN inventory.tenant_changes.tenant_id IS 'Entra tenant id.';
+COMMENT ON COLUMN inventory.tenant_changes.day IS 'Day the changes were recorded (UTC).';
+COMMENT ON COLUMN inventory.tenant_changes.policy_type IS 'Policy type.';
+COMMENT ON COLUMN inventory.tenant_changes.change IS 'new, changed, gone, back or deleted.';
+COMMENT ON COLUMN inventory.tenant_changes.changes IS 'How many.';
+
+-- The trust settings that apply to a tenant and policy type; the defaults
+-- live here and nowhere else.
+CREATE OR REPLACE FUNCTION inventory.trust_settings_for(tenant_id uuid, policy_type text)
+    RETURNS TABLE (mass_missing_fraction numeric, mass_missing_min_items integer, max_age interval)
+    LANGUAGE sql STABLE
+    SET search_path = inventory, pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce((SELECT s.mass_missing_fraction FROM inventory.trust_settings s
+                      WHERE s.mass_missing_fraction IS NOT NULL
+                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
+                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1), 0.5),
+           coalesce((SELECT s.mass_missing_min_items FROM inventory.trust_settings s
+                      WHERE s.mass_missing_min_items IS NOT NULL
+                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
+                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1), 10),
+           coalesce((SELECT s.max_age FROM inventory.trust_settings s
+                      WHERE s.max_age IS NOT NULL
+                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
+                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
+                    interval '26 hours')
+$$;
+COMMENT ON FUNCTION inventory.trust_settings_for(uuid, text) IS
+'The mass-missing threshold (fraction, min_items) and the freshness max_age that apply to a tenant and policy type: the most specific row of inventory.trust_settings that sets each, else 0.5, 10 and 26 hours.';
+
+-- Per tenant and policy type of its latest selections: the last complete
+-- enumeration, and whether it is older than the maximum age.
+CREATE OR REPLACE VIEW inventory.stale_inventory WITH (security_invoker = true) AS
+SELECT p.tenant_id,
+       p.policy_type,
+       w.observed_at AS last_complete_at,
+       w.run_id AS last_complete_run_id,
+       st.max_age,
+       CASE WHEN w.observed_at IS NULL THEN NULL ELSE now() - (w.observed_at + st.max_age) END AS stale_for,
+       w.observed_at + st.max_age AS stale_since
+  FROM (SELECT DISTINCT l.tenant_id, pt AS policy_type
+          FROM inventory.latest_sync_runs l, unnest(l.policy_types) pt) p
+  LEFT JOIN inventory.type_watermarks w ON w.tenant_id = p.tenant_id AND w.policy_type = p.policy_type
+ CROSS JOIN LATERAL inventory.trust_settings_for(p.tenant_id, p.policy_type) st
+ WHERE w.observed_at IS NULL OR w.observed_at + st.max_age < now();
+COMMENT ON VIEW inventory.stale_inventory IS
+'Tenant and policy type pairs (of the latest run of each selection) whose last complete enumeration is older than their maximum age (inventory.trust_settings, default 26 hours), or that were never enumerated completely: their inventory is the last good data, stale since stale_since.';
+COMMENT ON COLUMN inventory.stale_inventory.tenant_id IS 'Entra tenant id.';
+COMMENT ON COLUMN inventory.stale_inventory.policy_type IS 'Policy type.';
+COMMENT ON COLUMN inventory.stale_inventory.last_complete_at IS 'When the last complete enumeration ended (NULL: never).';
+COMMENT ON COLUMN inventory.stale_inventory.last_complete_run_id IS 'Its run.';
+COMMENT ON COLUMN inventory.stale_inventory.max_age IS 'Maximum age that applies (inventory.trust_settings_for).';
+COMMENT ON COLUMN inventory.stale_inventory.stale_for IS 'How long it has been stale (NULL when never complete).';
+COMMENT ON COLUMN inventory.stale_inventory.stale_since IS 'last_complete_at + max_age.';
 
 --------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ $$;
 ALTER EXTENSION tenant_inventory DROP TABLE inventory.tenant_access_0_1_0;
 DROP TABLE inventory.tenant_access_0_1_0;
 
--- Sync roles (those that may begin a run) may read the manifest, as
--- grant_sync_role now gives.
+-- Sync roles (those that may begin a run) may read the manifest and report
+-- verifications, as grant_sync_role now gives.
 DO $$
 DECLARE
     v_grantee text;
@@ -33,7 +33,57 @@ BEGIN
                       WHERE p.oid = 'inventory.begin_sync_run(uuid, jsonb, uuid)'::regprocedure
                         AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION inventory.sync_manifest(bigint), '
-                                  'inventory.fingerprint_salt(), inventory.limits() TO %s', v_grantee);
+                                  'inventory.fingerprint_salt(), inventory.limits(), '
+                                  'inventory.absence_candidates(bigint, text), '
+                                  'inventory.record_verifications(bigint, text, text[], integer[]) TO %s', v_grantee);
     END LOOP;
 END
 $$;
+
+-- Readers (those that may read missing_items) may read the history, the
+-- freshness view and the trust settings, as grant_reader_role now gives.
+DO $$
+DECLARE
+    v_grantee text;
+BEGIN
+    FOR v_grantee IN SELECT DISTINCT a.grantee::regrole::text
+                       FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                      WHERE c.oid = 'inventory.missing_items'::regclass AND a.privilege_type = 'SELECT'
+                        AND a.grantee <> 0 AND a.grantee <> c.relowner LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON inventory.item_history, inventory.tenant_changes, '
+                                  'inventory.stale_inventory, inventory.item_changes, inventory.item_verifications, '
+                                  'inventory.trust_settings TO %s', v_grantee);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION inventory.trust_settings_for(uuid, text) TO %s',
+                                  v_grantee);
+    END LOOP;
+END
+$$;
+
+-- The history starts with what the item rows know: each item's first
+-- observation (new), its last content change (changed, old values unknown)
+-- and its absence (gone). latest_run_changes shows the same as before.
+INSERT INTO inventory.item_changes
+       (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+        new_display_name, new_content_hash)
+SELECT i.tenant_id, i.first_seen_run_id, i.policy_type, i.external_id, i.id, i.first_seen_at, 'new',
+       CASE WHEN i.content_changed_run_id = i.first_seen_run_id THEN i.display_name END,
+       CASE WHEN i.content_changed_run_id = i.first_seen_run_id THEN i.content_hash END
+  FROM inventory.item_state i
+ ORDER BY i.tenant_id, i.first_seen_at, i.id;
+INSERT INTO inventory.item_changes
+       (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+        new_display_name, new_content_hash)
+SELECT i.tenant_id, i.content_changed_run_id, i.policy_type, i.external_id, i.id, i.content_changed_at, 'changed',
+       i.display_name, i.content_hash
+  FROM inventory.item_state i
+ WHERE i.content_changed_run_id <> i.first_seen_run_id
+ ORDER BY i.tenant_id, i.content_changed_at, i.id;
+INSERT INTO inventory.item_changes
+       (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
+        old_display_name, old_content_hash)
+SELECT i.tenant_id, i.absent_since_run_id, i.policy_type, i.external_id, i.id,
+       coalesce(r.finished_at, i.seen_at), 'gone', i.display_name, i.content_hash
+  FROM inventory.item_state i
+  LEFT JOIN inventory.inventory_sync_runs r ON r.tenant_id = i.tenant_id AND r.id = i.absent_since_run_id
+ WHERE i.absent_since_run_id IS NOT NULL
+ ORDER BY i.tenant_id, i.absent_since_run_id, i.id;

@@ -280,7 +280,7 @@ DROP OWNED BY regress_atk, regress_atk_b, regress_atk_nobody, regress_atk_reused
 DROP ROLE regress_atk, regress_atk_b, regress_atk_nobody, regress_atk_reused;
 DROP SCHEMA regress_atk CASCADE;
 -- The other tests start from an empty inventory.
-TRUNCATE inventory.item_state, inventory.type_watermarks, inventory.inventory_sync_run_types, inventory.inventory_sync_runs;
+TRUNCATE inventory.item_state, inventory.type_watermarks, inventory.inventory_sync_run_types, inventory.inventory_sync_runs, inventory.item_changes, inventory.item_verifications;
 ALTER SEQUENCE inventory.run_id_seq RESTART;
 ALTER SEQUENCE inventory.item_id_seq RESTART;
 ALTER SEQUENCE inventory.write_seq RESTART;

@@ -56,6 +56,14 @@ expect_eq "a member of team B sees tenant B only (missing verdicts too)" \
 0"
 expect_eq "the old readers may read the tenant_access view" \
   "$(psql -XAtq -d $db -c "SET ROLE upgrade_reader_a" -c "SELECT count(*) FROM inventory.tenant_access")" 1
+expect_eq "the history starts with each item's first observation, last content change and absence" \
+  "$(sql $db "SELECT (SELECT count(*) FROM inventory.item_changes WHERE change = 'new') = (SELECT count(*) FROM inventory.item_state)
+                 AND (SELECT count(*) FROM inventory.item_changes WHERE change = 'changed') = (SELECT count(*) FROM inventory.item_state WHERE content_changed_run_id <> first_seen_run_id)
+                 AND (SELECT count(*) FROM inventory.item_changes WHERE change = 'gone') = (SELECT count(*) FROM inventory.item_state WHERE absent_since_run_id IS NOT NULL)
+                 AND (SELECT count(*) FROM inventory.item_changes) > 0")" t
+expect_eq "the old readers may read the history and freshness views (their tenants only)" \
+  "$(psql -XAtq -d $db -c "SET ROLE upgrade_reader_a" -c "SELECT string_agg(DISTINCT right(tenant_id::text, 4), ',') FROM inventory.item_history UNION ALL SELECT count(*)::text FROM inventory.stale_inventory WHERE tenant_id <> '00000000-0000-4000-8000-00000000a001'")" "a001
+0"
 
 echo "== same schema as a fresh install of $new"
 sql $fresh "CREATE EXTENSION tenant_inventory" >/dev/null
