@@ -545,8 +545,10 @@ BEGIN
                FOR UPDATE OF i;
 
             -- The rows are locked: what this statement reads of them is
-            -- what it overwrites, and the history records both.
-            WITH old AS (
+            -- what it overwrites, and the history records both. Read
+            -- first (on Citus a CTE read once would otherwise be read after
+            -- the update).
+            WITH old AS MATERIALIZED (
                 SELECT i.policy_type, i.external_id, i.display_name, i.meta_jsonb, i.content_hash,
                        i.absent_since_run_id
                   FROM inventory.item_state i
@@ -1215,6 +1217,7 @@ CREATE OR REPLACE FUNCTION inventory.accept_mass_missing(run_id bigint, policy_t
 DECLARE
     v_rt     inventory.inventory_sync_run_types;
     v_n      integer;
+    v_now    timestamptz;
     v_caller name := inventory._outer_user();
 BEGIN
     SELECT * INTO v_rt FROM inventory.inventory_sync_run_types t
@@ -1227,9 +1230,11 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Held verdicts: SELECT * FROM inventory.inventory_sync_run_types WHERE mass_missing = ''held''.';
     END IF;
+    -- The time is a value (Citus runs no volatile function in an UPDATE).
+    v_now := clock_timestamp();
     UPDATE inventory.inventory_sync_run_types t
        SET mass_missing = 'accepted',
-           mass_missing_resolved_at = clock_timestamp(),
+           mass_missing_resolved_at = v_now,
            mass_missing_resolved_by = v_caller
      WHERE t.tenant_id = v_rt.tenant_id AND t.run_id = v_rt.run_id AND t.policy_type = v_rt.policy_type
        AND t.mass_missing = 'held';

@@ -27,5 +27,6 @@ GRANT EXECUTE ON FUNCTION
     inventory._is_change(text, jsonb, text, text, jsonb, text),
     inventory._meta_changes(jsonb, jsonb),
     inventory._mass_missing(bigint, bigint, numeric, integer),
-    inventory._setting_rank(uuid, text, uuid, text)
+    inventory._setting_rank(uuid, text, uuid, text),
+    inventory.trust_defaults()
     TO PUBLIC;

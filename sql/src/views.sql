@@ -323,8 +323,17 @@ COMMENT ON COLUMN inventory.tenant_changes.policy_type IS 'Policy type.';
 COMMENT ON COLUMN inventory.tenant_changes.change IS 'new, changed, gone, back or deleted.';
 COMMENT ON COLUMN inventory.tenant_changes.changes IS 'How many.';
 
--- The trust settings that apply to a tenant and policy type; the defaults
--- live here and nowhere else.
+-- The defaults of the trust settings, here and nowhere else.
+CREATE OR REPLACE FUNCTION inventory.trust_defaults(OUT mass_missing_fraction numeric, OUT mass_missing_min_items integer,
+                                                    OUT max_age interval)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT 0.5::numeric, 10, interval '26 hours'
+$$;
+COMMENT ON FUNCTION inventory.trust_defaults() IS
+'The trust settings that apply where inventory.trust_settings sets none: hold a complete enumeration that would make more than 50% and at least 10 present items absent; stale after 26 hours.';
+
+-- The trust settings that apply to a tenant and policy type.
 CREATE OR REPLACE FUNCTION inventory.trust_settings_for(tenant_id uuid, policy_type text)
     RETURNS TABLE (mass_missing_fraction numeric, mass_missing_min_items integer, max_age interval)
     LANGUAGE sql STABLE
@@ -333,37 +342,49 @@ CREATE OR REPLACE FUNCTION inventory.trust_settings_for(tenant_id uuid, policy_t
     SELECT coalesce((SELECT s.mass_missing_fraction FROM inventory.trust_settings s
                       WHERE s.mass_missing_fraction IS NOT NULL
                         AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
-                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1), 0.5),
+                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
+                    d.mass_missing_fraction),
            coalesce((SELECT s.mass_missing_min_items FROM inventory.trust_settings s
                       WHERE s.mass_missing_min_items IS NOT NULL
                         AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
-                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1), 10),
+                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
+                    d.mass_missing_min_items),
            coalesce((SELECT s.max_age FROM inventory.trust_settings s
                       WHERE s.max_age IS NOT NULL
                         AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
                       ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
-                    interval '26 hours')
+                    d.max_age)
+      FROM inventory.trust_defaults() d
 $$;
 COMMENT ON FUNCTION inventory.trust_settings_for(uuid, text) IS
-'The mass-missing threshold (fraction, min_items) and the freshness max_age that apply to a tenant and policy type: the most specific row of inventory.trust_settings that sets each, else 0.5, 10 and 26 hours.';
+'The mass-missing threshold (fraction, min_items) and the freshness max_age that apply to a tenant and policy type: the most specific row of inventory.trust_settings that sets each, else inventory.trust_defaults().';
 
 -- Per tenant and policy type of its latest selections: the last complete
--- enumeration, and whether it is older than the maximum age.
+-- enumeration, and whether it is older than the maximum age. The settings
+-- table is joined, not read by a function: on Citus the view runs on the
+-- workers, where a function may not query another table.
 CREATE OR REPLACE VIEW inventory.stale_inventory WITH (security_invoker = true) AS
-SELECT p.tenant_id,
-       p.policy_type,
-       w.observed_at AS last_complete_at,
-       w.run_id AS last_complete_run_id,
-       st.max_age,
-       CASE WHEN w.observed_at IS NULL THEN NULL ELSE now() - (w.observed_at + st.max_age) END AS stale_for,
-       w.observed_at + st.max_age AS stale_since
-  FROM (SELECT DISTINCT l.tenant_id, pt AS policy_type
-          FROM inventory.latest_sync_runs l, unnest(l.policy_types) pt) p
-  LEFT JOIN inventory.type_watermarks w ON w.tenant_id = p.tenant_id AND w.policy_type = p.policy_type
- CROSS JOIN LATERAL inventory.trust_settings_for(p.tenant_id, p.policy_type) st
- WHERE w.observed_at IS NULL OR w.observed_at + st.max_age < now();
+SELECT x.tenant_id,
+       x.policy_type,
+       x.last_complete_at,
+       x.last_complete_run_id,
+       x.max_age,
+       CASE WHEN x.last_complete_at IS NULL THEN NULL ELSE now() - (x.last_complete_at + x.max_age) END AS stale_for,
+       x.last_complete_at + x.max_age AS stale_since
+  FROM (SELECT DISTINCT ON (p.tenant_id, p.policy_type)
+               p.tenant_id, p.policy_type, w.observed_at AS last_complete_at, w.run_id AS last_complete_run_id,
+               coalesce(s.max_age, (inventory.trust_defaults()).max_age) AS max_age
+          FROM (SELECT DISTINCT l.tenant_id, pt AS policy_type
+                  FROM inventory.latest_sync_runs l, unnest(l.policy_types) pt) p
+          LEFT JOIN inventory.type_watermarks w ON w.tenant_id = p.tenant_id AND w.policy_type = p.policy_type
+          LEFT JOIN inventory.trust_settings s
+                 ON s.max_age IS NOT NULL
+                AND inventory._setting_rank(s.tenant_id, s.policy_type, p.tenant_id, p.policy_type) IS NOT NULL
+         ORDER BY p.tenant_id, p.policy_type,
+                  inventory._setting_rank(s.tenant_id, s.policy_type, p.tenant_id, p.policy_type)) x
+ WHERE x.last_complete_at IS NULL OR x.last_complete_at + x.max_age < now();
 COMMENT ON VIEW inventory.stale_inventory IS
-'Tenant and policy type pairs (of the latest run of each selection) whose last complete enumeration is older than their maximum age (inventory.trust_settings, default 26 hours), or that were never enumerated completely: their inventory is the last good data, stale since stale_since.';
+'Tenant and policy type pairs (of the latest run of each selection) whose last complete enumeration is older than their maximum age (inventory.trust_settings_for, default 26 hours), or that were never enumerated completely: their inventory is the last good data, stale since stale_since.';
 COMMENT ON COLUMN inventory.stale_inventory.tenant_id IS 'Entra tenant id.';
 COMMENT ON COLUMN inventory.stale_inventory.policy_type IS 'Policy type.';
 COMMENT ON COLUMN inventory.stale_inventory.last_complete_at IS 'When the last complete enumeration ended (NULL: never).';

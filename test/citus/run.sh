@@ -147,9 +147,9 @@ if want readme || want regress || want isolation || want sync || want shards; th
                                                 || ':' || coalesce(column_to_column_name(logicalrelid, partkey), '-'), ' ' ORDER BY logicalrelid::text)
                                 FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inventory.%'" 2>&1)
   expect_eq "tenant tables distributed by tenant_id, registries reference tables" "$layout" \
-    "inventory.inventory_sync_run_types:distributed:tenant_id inventory.inventory_sync_runs:distributed:tenant_id inventory.item_state:distributed:tenant_id inventory.meta_keys:reference:- inventory.policy_types:reference:- inventory.type_watermarks:distributed:tenant_id"
+    "inventory.inventory_sync_run_types:distributed:tenant_id inventory.inventory_sync_runs:distributed:tenant_id inventory.item_changes:distributed:tenant_id inventory.item_state:distributed:tenant_id inventory.item_verifications:distributed:tenant_id inventory.meta_keys:reference:- inventory.policy_types:reference:- inventory.trust_settings:reference:- inventory.type_watermarks:distributed:tenant_id"
   expect_eq "the tenant tables are co-located" \
-    "$(csql citus_layout "SELECT count(DISTINCT colocationid) || '/' || count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inventory.%' AND partmethod = 'h'" 2>&1)" 1/4
+    "$(csql citus_layout "SELECT count(DISTINCT colocationid) || '/' || count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inventory.%' AND partmethod = 'h'" 2>&1)" 1/6
   expect_eq "their shards are spread over both workers" \
     "$(csql citus_layout "SELECT count(DISTINCT n.nodeport) FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
                            WHERE s.logicalrelid = 'inventory.item_state'::regclass" 2>&1)" 2

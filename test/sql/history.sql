@@ -28,11 +28,14 @@ $$;
 CREATE OR REPLACE FUNCTION regress.history(p_tenant uuid, p_run bigint)
     RETURNS TABLE (change text, external_id text, old_name text, new_name text,
                    hash_changed boolean, meta_changes jsonb)
-    LANGUAGE sql AS $$
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
     SELECT h.change, h.external_id, h.old_display_name, h.new_display_name,
            h.old_content_hash IS DISTINCT FROM h.new_content_hash, h.meta_changes
       FROM inventory.item_history h WHERE h.tenant_id = p_tenant AND h.run_id = p_run
-     ORDER BY h.external_id COLLATE "C", h.change_id
+     ORDER BY h.external_id COLLATE "C", h.change_id;
+END
 $$;
 
 \set t1 '00000000-0000-4000-8000-0000000000f1'
@@ -181,8 +184,8 @@ INSERT INTO inventory.trust_settings (tenant_id, policy_type, mass_missing_fract
 SELECT * FROM inventory.trust_settings_for(:'t3', 'deviceConfiguration');
 SELECT * FROM inventory.trust_settings_for(:'t3', 'mobileApp');
 SELECT * FROM inventory.trust_settings_for(:'t1', 'deviceConfiguration');
-SELECT regress.try($$INSERT INTO inventory.trust_settings (tenant_id, policy_type, max_age) VALUES (NULL, NULL, '1 hour')$$);
-SELECT regress.try($$INSERT INTO inventory.trust_settings (tenant_id, mass_missing_fraction) VALUES ('00000000-0000-4000-8000-0000000000f9', 1.5)$$);
+SELECT left(regress.try($$INSERT INTO inventory.trust_settings (tenant_id, policy_type, max_age) VALUES (NULL, NULL, '1 hour')$$), 42) AS one_row_for_all;
+SELECT left(regress.try($$INSERT INTO inventory.trust_settings (tenant_id, mass_missing_fraction) VALUES ('00000000-0000-4000-8000-0000000000f9', 1.5)$$), 40) AS fraction_above_1;
 SELECT inventory.begin_sync_run(:'t3', :'sel') AS s1 \gset
 SELECT regress.stage_range(1, 10);
 SELECT inventory.complete_policy_type(:s1, 'deviceConfiguration', 'complete', 1, 10);
@@ -201,7 +204,7 @@ INSERT INTO inventory.trust_settings (tenant_id, policy_type, max_age) VALUES (:
 SELECT tenant_id = :'t1' AS is_t1, policy_type, last_complete_run_id = :r4 AS last_complete_is_r4, max_age,
        stale_for > interval '0' AS stale
   FROM inventory.stale_inventory WHERE tenant_id IN (:'t1', :'t2');
-UPDATE inventory.type_watermarks SET observed_at = observed_at - interval '2 hours' WHERE tenant_id = :'t1';
+UPDATE inventory.type_watermarks SET observed_at = now() - interval '2 hours' WHERE tenant_id = :'t1';
 SELECT tenant_id = :'t1' AS is_t1, policy_type, max_age, stale_for > interval '59 minutes' AS stale_an_hour,
        stale_since < now() AS since_past
   FROM inventory.stale_inventory WHERE tenant_id IN (:'t1', :'t2');
@@ -233,9 +236,9 @@ SELECT inventory.finish_sync_run(:m2, 'succeeded');
 SELECT inventory.begin_sync_run(:'t1', '{"policy_types": ["mobileApp"]}') AS m3 \gset
 SELECT inventory.complete_policy_type(:m3, 'mobileApp', 'complete', 1, 0);
 SELECT inventory.finish_sync_run(:m3, 'succeeded');
-UPDATE inventory.inventory_sync_runs SET started_at = started_at - interval '400 days',
-       finished_at = finished_at - interval '400 days' WHERE tenant_id = :'t1';
-UPDATE inventory.item_changes SET changed_at = changed_at - interval '400 days' WHERE tenant_id = :'t1';
+UPDATE inventory.inventory_sync_runs SET started_at = now() - interval '401 days',
+       finished_at = now() - interval '400 days' WHERE tenant_id = :'t1';
+UPDATE inventory.item_changes SET changed_at = now() - interval '400 days' WHERE tenant_id = :'t1';
 SELECT count(*) AS runs_before FROM inventory.inventory_sync_runs WHERE tenant_id = :'t1';
 -- m1, m2 and r6 (failed, nothing names it) go; r1 to r5 are still named by
 -- an item or a history row.
