@@ -204,6 +204,32 @@ CREATE OR REPLACE FUNCTION reltest.check_always(tenant uuid) RETURNS TABLE (chec
      WHERE p.tenant_id = tenant
        AND (i.last_seen_run_id < p.last_seen_run_id OR i.last_seen_at < p.last_seen_at
             OR i.first_seen_run_id <> p.first_seen_run_id OR i.content_changed_at < p.content_changed_at)
+    UNION ALL
+    -- The history holds each applied change once and nothing else: one new
+    -- row per item, by the run that first saw it; no change twice in a run;
+    -- the newest row of an item says what its row says (name, content,
+    -- present or not).
+    SELECT 'history_duplicate', c.policy_type || '/' || c.external_id || ' ' || c.change || ' run ' || c.run_id
+      FROM inventory.item_changes c WHERE c.tenant_id = tenant
+     GROUP BY c.policy_type, c.external_id, c.change, c.run_id HAVING count(*) > 1
+    UNION ALL
+    SELECT 'history_no_new', i.policy_type || '/' || i.external_id
+      FROM inventory.inventory_items i
+     WHERE i.tenant_id = tenant
+       AND NOT EXISTS (SELECT 1 FROM inventory.item_changes c
+                        WHERE c.tenant_id = i.tenant_id AND c.item_id = i.id AND c.change = 'new'
+                          AND c.run_id = i.first_seen_run_id)
+    UNION ALL
+    SELECT 'history_disagrees', i.policy_type || '/' || i.external_id || ' newest ' || h.change
+      FROM inventory.inventory_items i
+      JOIN LATERAL (SELECT c.* FROM inventory.item_changes c
+                     WHERE c.tenant_id = i.tenant_id AND c.policy_type = i.policy_type
+                       AND c.external_id = i.external_id
+                     ORDER BY c.id DESC LIMIT 1) h ON true
+     WHERE i.tenant_id = tenant
+       AND (CASE WHEN h.change IN ('gone', 'deleted') THEN i.present
+                 ELSE NOT i.present OR h.new_display_name IS DISTINCT FROM i.display_name
+                      OR h.new_content_hash IS DISTINCT FROM i.content_hash END)
 $$;
 
 -- Violations after a clean run `run` of `tenant` whose upstream was truth
