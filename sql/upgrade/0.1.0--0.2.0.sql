@@ -92,10 +92,11 @@ CREATE TABLE inventory.item_changes (
     old_content_hash  text,
     new_content_hash  text,
     meta_changes      jsonb NOT NULL DEFAULT '{}',
-    PRIMARY KEY (tenant_id, id)
+    -- Led by the run: what a run changed (latest_run_changes, pruning) is
+    -- one range of the key, and no third index is written per row.
+    PRIMARY KEY (tenant_id, run_id, id)
 );
 CREATE INDEX item_changes_item ON inventory.item_changes (tenant_id, policy_type, external_id, id);
-CREATE INDEX item_changes_run ON inventory.item_changes (tenant_id, run_id);
 COMMENT ON TABLE inventory.item_changes IS
 'History: one row per observed change of an item (new, changed, gone, back, deleted), written in the same statements as the item rows; read it through inventory.item_history.';
 COMMENT ON COLUMN inventory.item_changes.tenant_id IS 'Entra tenant id.';
