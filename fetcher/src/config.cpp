@@ -177,12 +177,12 @@ Job make_job(const std::string& tenant, const nlohmann::json& selection, const C
 FileConfig parse_config(const nlohmann::json& doc, Settings base,
                         const std::vector<std::string>& cli_overrides) {
   if (!doc.is_object()) throw ConfigError("config: the document must be a JSON object");
-  check_keys(doc,
-             {"db", "graph_url", "login_url", "scope", "max_concurrency", "per_tenant_concurrency",
-              "parallel_tenants", "batch_size", "page_size", "request_timeout", "request_budget",
-              "run_budget", "connect_timeout", "ca_file", "metrics_file", "manifest", "verify", "defaults",
-              "tenants"},
-             "config");
+  check_keys(
+      doc,
+      {"db", "graph_url", "login_url", "scope", "max_concurrency", "per_tenant_concurrency",
+       "parallel_tenants", "batch_size", "page_size", "request_timeout", "request_budget", "run_budget",
+       "connect_timeout", "ca_file", "metrics_file", "manifest", "verify", "defaults", "tenants"},
+      "config");
   auto overridden = [&](const char* key) {
     return std::find(cli_overrides.begin(), cli_overrides.end(), key) != cli_overrides.end();
   };

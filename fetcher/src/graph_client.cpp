@@ -286,7 +286,8 @@ JsonResult GraphClient::execute(const RequestContext& ctx, Kind kind, const std:
     req.headers.clear();
     req.body.clear();
 
-    if (kind == Kind::Item && resp.error == TransportError::TooLarge && resp.status >= 200 && resp.status < 300) {
+    if (kind == Kind::Item && resp.error == TransportError::TooLarge && resp.status >= 200 &&
+        resp.status < 300) {
       // More than an absence check reads: the object is there all the same.
       resp.error = TransportError::None;
     }

@@ -143,12 +143,12 @@ std::string MetricsRegistry::render() const {
        "(2xx: the listing left the item out), error (no verdict).\n"
        "# TYPE inventory_fetch_verifications_total counter\n";
   for (const auto& m : all) {
-    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"deleted\"") << ' ' << m->verify_deleted.load()
-      << '\n';
-    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"present\"") << ' ' << m->verify_present.load()
-      << '\n';
-    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"error\"") << ' ' << m->verify_errors.load()
-      << '\n';
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"deleted\"") << ' '
+      << m->verify_deleted.load() << '\n';
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"present\"") << ' '
+      << m->verify_present.load() << '\n';
+    o << "inventory_fetch_verifications_total" << labels(*m, "result=\"error\"") << ' '
+      << m->verify_errors.load() << '\n';
   }
   counter("inventory_fetch_run_duration_seconds", "Wall time of the run.", "gauge",
           [](const RunMetrics& m) { return num(m.duration_s()); });

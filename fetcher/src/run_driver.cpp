@@ -317,9 +317,10 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
           log.info("absence checks off: the extension has no inventory.absence_candidates", fields({}));
           break;
         case RunStore::Verification::Denied:
-          log.info("absence checks off: this role may not execute inventory.absence_candidates or "
-                   "inventory.record_verifications (grant_sync_role grants them)",
-                   fields({}));
+          log.info(
+              "absence checks off: this role may not execute inventory.absence_candidates or "
+              "inventory.record_verifications (grant_sync_role grants them)",
+              fields({}));
           break;
       }
     } catch (const PgError& e) {
@@ -557,8 +558,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
             if (e.sqlstate() == "55000") {
               db_fail(e, "absence_candidates");
             } else {
-              log.warn("cannot list the items this type would make absent; their absence stays unverified",
-                       fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+              log.warn(
+                  "cannot list the items this type would make absent; their absence stays unverified",
+                  fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
             }
           }
         }
@@ -586,8 +588,9 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
                 if (e.sqlstate() == "55000") {
                   db_fail(e, "record_verifications");
                 } else {
-                  log.warn("cannot record the absence checks; this type's absences stay unverified",
-                           fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
+                  log.warn(
+                      "cannot record the absence checks; this type's absences stay unverified",
+                      fields({{"type", type.policy_type}, {"detail", e.what()}, {"sqlstate", e.sqlstate()}}));
                 }
               }
             }

@@ -128,18 +128,18 @@ void PgRunStore::read_manifest(long long run_id, const std::function<void(std::s
 RunStore::Verification PgRunStore::verification() {
   copy_to(Copy::None);
   PgResult r = conn_.exec(
-      "SELECT CASE WHEN pg_catalog.to_regprocedure('inventory.absence_candidates(bigint,text)') IS NULL "
-      "              OR pg_catalog.to_regprocedure("
-      "                   'inventory.record_verifications(bigint,text,text[],integer[])') IS NULL "
-      "            THEN 'missing' "
-      "            WHEN pg_catalog.has_function_privilege("
-      "                   pg_catalog.to_regprocedure('inventory.absence_candidates(bigint,text)'), 'EXECUTE') "
-      "             AND pg_catalog.has_function_privilege(pg_catalog.to_regprocedure("
-      "                   'inventory.record_verifications(bigint,text,text[],integer[])'), 'EXECUTE') "
-      "            THEN 'available' ELSE 'denied' END");
+      "SELECT CASE WHEN c IS NULL OR v IS NULL THEN 'missing' "
+      "            WHEN pg_catalog.has_function_privilege(c, 'EXECUTE') "
+      "             AND pg_catalog.has_function_privilege(v, 'EXECUTE') THEN 'available' "
+      "            ELSE 'denied' END "
+      "  FROM (SELECT pg_catalog.to_regprocedure('inventory.absence_candidates(bigint,text)')::oid AS c, "
+      "               pg_catalog.to_regprocedure("
+      "                 'inventory.record_verifications(bigint,text,text[],integer[])')::oid AS v) f");
   if (r.rows() != 1 || r.is_null(0, 0)) return Verification::Missing;
   const std::string v = r.get(0, 0);
-  return v == "available" ? Verification::Available : v == "denied" ? Verification::Denied : Verification::Missing;
+  return v == "available" ? Verification::Available
+         : v == "denied"  ? Verification::Denied
+                          : Verification::Missing;
 }
 
 std::vector<std::string> PgRunStore::absence_candidates(long long run_id, const std::string& policy_type) {

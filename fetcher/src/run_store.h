@@ -59,7 +59,8 @@ class RunStore {
   virtual Verification verification() { return Verification::Missing; }
   // SELECT external_id FROM inventory.absence_candidates(run, type): at most
   // verify_max_per_type ids (the caller cuts there too).
-  virtual std::vector<std::string> absence_candidates(long long /*run_id*/, const std::string& /*policy_type*/) {
+  virtual std::vector<std::string> absence_candidates(long long /*run_id*/,
+                                                      const std::string& /*policy_type*/) {
     return {};
   }
   // inventory.record_verifications(run, type, ids, statuses): the arrays

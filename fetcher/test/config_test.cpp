@@ -173,9 +173,14 @@ TEST(ConfigFile, Errors) {
 
 TEST(Cli, AbsenceChecksAreOnUnlessNoVerify) {
   Files f;
-  const std::vector<std::string> base = {"sync",        "--tenant",   kTenantA, "--selection",
+  const std::vector<std::string> base = {"sync",
+                                         "--tenant",
+                                         kTenantA,
+                                         "--selection",
                                          R"({"policy_types":["deviceConfiguration"]})",
-                                         "--client-id", "app",        "--client-secret-file",
+                                         "--client-id",
+                                         "app",
+                                         "--client-secret-file",
                                          f.dir + "/secret"};
   EXPECT_TRUE(parse(base).settings.verify);
   std::vector<std::string> off = base;
@@ -193,10 +198,10 @@ TEST(ConfigFile, VerifyKey) {
   const std::string sel = "\"selection\":{\"policy_types\":[\"x\"]}";
   const std::string tenants = "\"tenants\":[{" + t + "," + sec + "," + sel + "}]";
   EXPECT_TRUE(parse_config(nlohmann::json::parse("{" + tenants + "}"), Settings{}, {}).settings.verify);
-  EXPECT_FALSE(
-      parse_config(nlohmann::json::parse("{\"verify\":false," + tenants + "}"), Settings{}, {}).settings.verify);
-  EXPECT_TRUE(
-      parse_config(nlohmann::json::parse("{\"verify\":true," + tenants + "}"), Settings{}, {}).settings.verify);
+  EXPECT_FALSE(parse_config(nlohmann::json::parse("{\"verify\":false," + tenants + "}"), Settings{}, {})
+                   .settings.verify);
+  EXPECT_TRUE(parse_config(nlohmann::json::parse("{\"verify\":true," + tenants + "}"), Settings{}, {})
+                  .settings.verify);
   for (const char* bad : {"\"no\"", "0", "[]"}) {
     EXPECT_THROW(parse_config(nlohmann::json::parse(std::string("{\"verify\":") + bad + "," + tenants + "}"),
                               Settings{}, {}),

@@ -57,15 +57,18 @@ TEST(FirstPage, JoinsBaseVersionAndPath) {
 
 TEST(ItemUrl, OneEncodedSegmentUnderTheCollection) {
   GraphBase b = base("https://graph.microsoft.com/");
-  EXPECT_EQ(item_url(b, "beta", "deviceManagement/deviceConfigurations", "0b7d2a1e-0000-4000-8000-00000000abcd"),
-            "https://graph.microsoft.com/beta/deviceManagement/deviceConfigurations/"
-            "0b7d2a1e-0000-4000-8000-00000000abcd");
-  EXPECT_EQ(item_url(b, "v1.0", "/a/b", "x_Windows10~1.2"), "https://graph.microsoft.com/v1.0/a/b/x_Windows10~1.2");
+  EXPECT_EQ(
+      item_url(b, "beta", "deviceManagement/deviceConfigurations", "0b7d2a1e-0000-4000-8000-00000000abcd"),
+      "https://graph.microsoft.com/beta/deviceManagement/deviceConfigurations/"
+      "0b7d2a1e-0000-4000-8000-00000000abcd");
+  EXPECT_EQ(item_url(b, "v1.0", "/a/b", "x_Windows10~1.2"),
+            "https://graph.microsoft.com/v1.0/a/b/x_Windows10~1.2");
   // Everything but the unreserved characters is encoded: the id can never
   // add a segment, a query or a fragment.
   EXPECT_EQ(item_url(b, "beta", "a", "../x?$expand=y#z %2f\xc3\xa9"),
             "https://graph.microsoft.com/beta/a/..%2Fx%3F%24expand%3Dy%23z%20%252f%C3%A9");
-  for (const std::string& bad : {std::string(), std::string("."), std::string(".."), std::string(1025, 'a')}) {
+  for (const std::string& bad :
+       {std::string(), std::string("."), std::string(".."), std::string(1025, 'a')}) {
     EXPECT_FALSE(item_url(b, "beta", "a", bad)) << bad;
   }
   EXPECT_TRUE(item_url(b, "beta", "a", std::string(1024, 'a')));

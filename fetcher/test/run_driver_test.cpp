@@ -679,7 +679,8 @@ TEST(AbsenceChecks, StatusClassificationOfCheckAbsences) {
     if (id == "c") return transport_error(TransportError::Timeout, "timed out");
     return reply(404, "{}");
   };
-  const PolicyType type{"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta", "displayName"};
+  const PolicyType type{"deviceConfiguration", "deviceManagement/deviceConfigurations", "beta",
+                        "displayName"};
   AbsenceChecks c = check_absences(h.client, ctx, *base, type, {"a", "b", "c", "d"}, 3);
   EXPECT_EQ(c.statuses, (std::vector<int>{200, 410, 0, 404}));
   EXPECT_EQ(c.deleted, 1);
