@@ -106,8 +106,9 @@ void Service::register_admin(httplib::Server &server) {
     latency_ms_ = body["delay_ms"].get<int64_t>();
     set_json(res, 200, {{"delay_ms", latency_ms_.load()}});
   });
-  server.Post(R"(/_mock/tenant/([^/]+)/(items|delete|restore|rename|touch|credentials))",
-              [this](const Request &req, Response &res) { handle_admin_tenant(req, res); });
+  server.Post(
+      R"(/_mock/tenant/([^/]+)/(items|delete|restore|rename|touch|hide|unhide|credentials))",
+      [this](const Request &req, Response &res) { handle_admin_tenant(req, res); });
   server.Get(R"(/_mock/tenant/([^/]+)/item)",
              [this](const Request &req, Response &res) { handle_admin_item(req, res); });
 }
@@ -158,6 +159,8 @@ void Service::handle_admin_tenant(const Request &req, Response &res) {
       Mutation kind = action == "delete"    ? Mutation::Delete
                       : action == "restore" ? Mutation::Restore
                       : action == "rename"  ? Mutation::Rename
+                      : action == "hide"    ? Mutation::Hide
+                      : action == "unhide"  ? Mutation::Unhide
                                             : Mutation::Touch;
       std::string suffix = " (renamed)";
       if (kind == Mutation::Rename && body.contains("suffix")) {
@@ -200,7 +203,7 @@ void Service::handle_admin_item(const Request &req, Response &res) {
     return;
   }
   PathProfile profile = generator_.profile(path);
-  bool listed = false;
+  bool listed = false, exists = false, deleted = false, hidden = false;
   ojson item;
   store_.read_path(tenant, path, [&](uint64_t count, const PathState *ps) {
     const ItemMutation *m = nullptr;
@@ -208,11 +211,17 @@ void Service::handle_admin_item(const Request &req, Response &res) {
       auto it = ps->mutations.find(index);
       if (it != ps->mutations.end()) m = &it->second;
     }
-    listed = index < count && !(m && m->deleted);
+    deleted = m && m->deleted;
+    hidden = m && m->hidden;
+    exists = index < count && !deleted;
+    listed = exists && !hidden;
     item = generator_.item(tenant, path, profile, index, m, beta);
   });
   ojson out = ojson::object();
   out["listed"] = listed;
+  out["exists"] = exists;  // what GET /{version}/{path}/{id} finds (200) or not (404)
+  out["deleted"] = deleted;
+  out["hidden"] = hidden;
   out["item"] = std::move(item);
   res.status = 200;
   res.set_content(out.dump(-1, ' ', false, ojson::error_handler_t::replace), kJson);

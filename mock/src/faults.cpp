@@ -139,6 +139,14 @@ bool FaultSet::replace(const json &rules, std::string &error) {
       }
       rule.path = normalize_path(r["path"].get<std::string>());
     }
+    if (r.contains("request")) {
+      const json &q = r["request"];
+      if (!q.is_string() || (q != "any" && q != "list" && q != "item")) {
+        error = where + "\"request\" must be \"any\", \"list\" or \"item\"";
+        return false;
+      }
+      rule.request = q.get<std::string>();
+    }
     const bool token_path = rule.path == "token";
     const KindName *k = find_kind(rule.kind);
     if (token_path && !k->token) {
@@ -235,6 +243,7 @@ json FaultSet::to_json() const {
     e["kind"] = fault_kind_name(r.kind);
     e["tenant"] = r.tenant;
     e["path"] = r.path;
+    e["request"] = r.request;
     e["times"] = r.times;
     e["after_pages"] = r.after_pages;
     e["seen"] = r.seen;
@@ -245,12 +254,13 @@ json FaultSet::to_json() const {
 }
 
 std::optional<FaultRule> FaultSet::take(const std::string &tenant, const std::string &path,
-                                        bool token_endpoint) {
+                                        bool token_endpoint, bool item) {
   std::lock_guard lock(mutex_);
   std::optional<FaultRule> chosen;
   for (auto &r : rules_) {
     const bool path_match = token_endpoint ? r.path == "token" : (r.path == "*" || r.path == path);
     if (!path_match) continue;
+    if (!token_endpoint && (r.request == (item ? "list" : "item"))) continue;
     if (r.tenant != "*" && r.tenant != tenant) continue;
     if (r.seen < r.after_pages) {
       ++r.seen;

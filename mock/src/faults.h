@@ -41,6 +41,9 @@ std::optional<FaultKind> parse_fault_kind(const std::string &name);
 struct FaultRule {
   std::string tenant = "*";  // "*" or a lowercase tenant id
   std::string path = "*";    // "*" (every Graph path), a Graph path, or "token"
+  // Which Graph requests of the path: "any" (listing pages and GETs of one
+  // object, <path>/<id>), "list" (pages only) or "item" (object GETs only).
+  std::string request = "any";
   FaultKind kind = FaultKind::ServerError;
   int64_t times = 1;        // -1 = forever
   int64_t after_pages = 0;  // matching requests let through before the rule fires
@@ -68,8 +71,9 @@ class FaultSet {
   // The rule that fires for this request, if any (a copy taken after counting it).
   // Every matching rule counts the request towards its "after_pages"; the first rule
   // past its after_pages with hits left fires. `token_endpoint` selects path "token".
+  // A GET of one object (`item`) matches the rules of its collection `path`.
   std::optional<FaultRule> take(const std::string &tenant, const std::string &path,
-                                bool token_endpoint);
+                                bool token_endpoint, bool item = false);
 
  private:
   mutable std::mutex mutex_;

@@ -18,7 +18,8 @@ using ojson = nlohmann::ordered_json;
 
 // Per-item changes recorded by the admin API.
 struct ItemMutation {
-  bool deleted = false;
+  bool deleted = false;       // neither listed nor found by id (404)
+  bool hidden = false;        // left out of the listing, still found by id (200)
   std::string rename_suffix;  // appended to the name and the description
   uint32_t renames = 0;
   uint32_t touches = 0;  // bumps lastModifiedDateTime and version only

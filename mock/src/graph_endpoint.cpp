@@ -1,5 +1,5 @@
-// Graph list endpoints: GET /{v1.0|beta}/{path} with paging, $top, $select and the
-// fault kinds that shape a Graph answer.
+// Graph endpoints: GET /{v1.0|beta}/{path} lists with paging, $top, $select and the
+// fault kinds that shape a Graph answer; GET /{v1.0|beta}/{path}/{id} reads one object.
 #include <atomic>
 #include <set>
 
@@ -106,20 +106,86 @@ void Service::handle_graph(const Request &req, Response &res) {
     set_json(res, 400, graph_error("BadRequest", "Invalid request: no resource path.", ids));
     return;
   }
+  // A GET of one object: the last segment is a GUID (every generated id is one),
+  // the rest is its collection.
+  const size_t slash = path.rfind('/');
+  const bool item = slash != std::string::npos && slash > 0 && is_uuid(path.substr(slash + 1));
+  const std::string collection = item ? path.substr(0, slash) : path;
+  scope.item = item;
   int fd = -1;
   if (!wait_for_client(latency_ms_.load(), req, fd)) {
     scope.reset = true;
     res.status = 500;
     return;
   }
-  auto fault = faults_.take(scope.tenant, path, false);
+  // The rules of the collection apply to its objects too ("request" narrows that).
+  auto fault = faults_.take(scope.tenant, collection, false, item);
   if (fault) {
     scope.fault = fault_kind_name(fault->kind);
     const std::string auth = req.get_header_value("Authorization");
     fault->apply_headers(res, auth.size() > 7 ? auth.substr(7) : std::string(), "");
     if (answer_graph_fault(*fault, req, res, ids, path, fd)) return;
   }
+  if (item) {
+    get_item(req, res, ids, collection, path.substr(slash + 1), fault ? &*fault : nullptr);
+    return;
+  }
   list_page(req, res, ids, path, fault ? &*fault : nullptr);
+}
+
+void Service::get_item(const Request &req, Response &res, const Ids &ids,
+                       const std::string &collection, const std::string &id,
+                       const FaultRule *fault) {
+  const std::string tenant = request_scope().tenant;
+  const std::string api_version = req.matches[1];
+  const bool beta = api_version == "beta";
+  const PathProfile profile = generator_.profile(collection);
+  std::string text;
+  if (const std::optional<uint64_t> index = store_.index_of(tenant, collection, id)) {
+    store_.read_path(tenant, collection, [&](uint64_t count, const PathState *ps) {
+      const ItemMutation *m = nullptr;
+      if (ps) {
+        auto it = ps->mutations.find(*index);
+        if (it != ps->mutations.end()) m = &it->second;
+      }
+      if (*index >= count || (m && m->deleted)) return;  // hidden items are found
+      std::string body;
+      generator_.write_item(body, tenant, collection, profile, *index, m, beta);
+      const std::string context = "http://" + host_of(req, port_.load()) + "/" + api_version +
+                                  "/$metadata#" + collection + "/$entity";
+      text = "{\"@odata.context\":" + ojson(context).dump() + (body.size() > 2 ? "," : "") +
+             body.substr(1);
+    });
+  }
+  if (text.empty()) {
+    const std::string seg = collection.substr(
+        collection.rfind('/') == std::string::npos ? 0 : collection.rfind('/') + 1);
+    set_json(
+        res, 404,
+        graph_error("ResourceNotFound", "Resource not found for the segment '" + seg + "'.", ids));
+    return;
+  }
+  res.set_header("OData-Version", "4.0");
+  res.set_header("Cache-Control", "no-cache");
+  res.status = 200;
+  if (fault != nullptr && fault->kind == FaultKind::Truncated) {
+    send_truncated(res, std::move(text), kGraphContentType);
+    return;
+  }
+  if (fault != nullptr && fault->kind == FaultKind::PageBody) {
+    std::string body = fault->param_string("body", "");
+    if (fault->params.contains("body_base64"))
+      base64_decode(fault->param_string("body_base64", ""), body);
+    res.set_content(std::move(body),
+                    fault->param_string("content_type", kGraphContentType).c_str());
+    return;
+  }
+  if (fault != nullptr && fault->kind == FaultKind::Endless) {
+    send_endless(res, std::move(text), kGraphContentType, fault->param_int("interval_ms", 200),
+                 fault->param_int("chunk_bytes", 16));
+    return;
+  }
+  res.set_content(std::move(text), kGraphContentType);
 }
 
 bool Service::answer_graph_fault(const FaultRule &fault, const Request &req, Response &res,

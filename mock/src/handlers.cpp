@@ -103,6 +103,7 @@ void Service::finish_graph(const Request &req, const Response &res) {
   r.path =
       normalize_graph_path(req.path.substr(std::min(req.path.size(), r.api_version.size() + 1)));
   r.status = scope.reset ? 0 : res.status;
+  r.item = scope.item;
   r.client_request_id = req.get_header_value("client-request-id");
   if (req.has_header("Retry-Attempt")) r.retry_attempt = req.get_header_value("Retry-Attempt");
   r.had_auth = scope.had_auth;

@@ -45,6 +45,10 @@ class Service {
                           httplib::Response &res, const Ids &ids, const std::string &path, int &fd);
   void list_page(const httplib::Request &req, httplib::Response &res, const Ids &ids,
                  const std::string &path, const FaultRule *fault);
+  // GET of one object: /{version}/{collection}/{id}: 200 with the item (listed or
+  // hidden), 404 when it was deleted or never generated.
+  void get_item(const httplib::Request &req, httplib::Response &res, const Ids &ids,
+                const std::string &collection, const std::string &id, const FaultRule *fault);
   void register_admin(httplib::Server &server);
   void handle_admin_tenant(const httplib::Request &req, httplib::Response &res);
   void handle_admin_item(const httplib::Request &req, httplib::Response &res);

@@ -101,14 +101,14 @@ Page build_page(const Generator &generator, const Store &store, const std::strin
     uint64_t i = start;
     for (; i < count && page.count < page_size; ++i) {
       const ItemMutation *m = mutation_at(i);
-      if (m && m->deleted) continue;
+      if (m && (m->deleted || m->hidden)) continue;
       if (page.count++ > 0) page.values.push_back(',');
       generator.write_item(page.values, tenant, path, profile, i, m, beta);
     }
-    // More items follow when a non-deleted index remains.
+    // More items follow when a listed (neither deleted nor hidden) index remains.
     for (; i < count; ++i) {
       const ItemMutation *m = mutation_at(i);
-      if (!(m && m->deleted)) {
+      if (!(m && (m->deleted || m->hidden))) {
         page.next_index = i;
         break;
       }

@@ -46,8 +46,9 @@ struct Page {
   std::optional<uint64_t> next_index;  // set when more items follow
 };
 
-// Lists up to page_size items from raw index `start`, skipping deleted ones. Cost is
-// proportional to the page (plus any run of deleted items), never to the listing size.
+// Lists up to page_size items from raw index `start`, skipping deleted and hidden ones.
+// Cost is proportional to the page (plus any run of skipped items), never to the
+// listing size.
 Page build_page(const Generator &generator, const Store &store, const std::string &tenant,
                 const std::string &path, const PathProfile &profile, uint64_t start,
                 size_t page_size, bool beta);

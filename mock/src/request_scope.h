@@ -12,6 +12,7 @@ namespace tinv::mock {
 // the route handler and the logger of a request share this thread-local record.
 struct RequestScope {
   bool graph = false;  // a Graph API request (counted in stats)
+  bool item = false;   // a GET of one object (<collection>/<id>)
   std::string tenant;  // from the bearer token; empty when it was not valid
   TokenCheck auth = TokenCheck::Missing;
   bool had_auth = false;

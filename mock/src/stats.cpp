@@ -34,6 +34,11 @@ void Stats::record_graph(RequestRecord record) {
   ++responses_by_status_[std::to_string(record.status)];
   if (record.retry_attempt) ++retry_attempt_headers_;
   if (!record.fault.empty()) ++faults_fired_[record.fault];
+  if (record.item) {
+    ++item_gets_;
+    if (!record.tenant.empty()) ++item_gets_by_tenant_[record.tenant];
+    ++item_get_responses_by_status_[std::to_string(record.status)];
+  }
   requests_.push_back(std::move(record));
   while (requests_.size() > kMaxRecords) requests_.pop_front();
 }
@@ -61,6 +66,9 @@ json Stats::to_json() const {
   out["in_flight_total"] = in_flight_total_;
   out["in_flight_by_tenant"] = in_flight_by_tenant_;
   out["responses_by_status"] = responses_by_status_;
+  out["item_gets"] = item_gets_;
+  out["item_gets_by_tenant"] = item_gets_by_tenant_;
+  out["item_get_responses_by_status"] = item_get_responses_by_status_;
   out["token_requests"] = token_requests_;
   out["token_requests_by_tenant"] = token_requests_by_tenant_;
   out["token_responses_by_status"] = token_responses_by_status_;
@@ -82,6 +90,7 @@ json Stats::to_json() const {
                         {"tenant", r.tenant.empty() ? json(nullptr) : json(r.tenant)},
                         {"api_version", r.api_version},
                         {"path", r.path},
+                        {"item", r.item},
                         {"status", r.status},
                         {"client_request_id",
                          r.client_request_id.empty() ? json(nullptr) : json(r.client_request_id)},
@@ -103,6 +112,9 @@ void Stats::reset() {
   max_in_flight_total_ = in_flight_total_;
   max_in_flight_by_tenant_.clear();
   for (const auto &[t, n] : in_flight_by_tenant_) max_in_flight_by_tenant_[t] = n;
+  item_gets_ = 0;
+  item_gets_by_tenant_.clear();
+  item_get_responses_by_status_.clear();
   token_requests_ = 0;
   token_requests_by_tenant_.clear();
   token_responses_by_status_.clear();

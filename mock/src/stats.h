@@ -17,6 +17,7 @@ struct RequestRecord {
   std::string tenant;  // empty when the token was missing or invalid
   std::string api_version;
   std::string path;
+  bool item = false;              // a GET of one object (<collection>/<id>)
   int status = 0;                 // 0 = no response (connection reset)
   std::string client_request_id;  // as sent by the client (empty when absent)
   std::optional<std::string> retry_attempt;
@@ -61,6 +62,9 @@ class Stats {
   int64_t max_in_flight_total_ = 0;
   std::map<std::string, int64_t> in_flight_by_tenant_;
   std::map<std::string, int64_t> max_in_flight_by_tenant_;
+  uint64_t item_gets_ = 0;
+  std::map<std::string, uint64_t> item_gets_by_tenant_;
+  std::map<std::string, uint64_t> item_get_responses_by_status_;
   uint64_t token_requests_ = 0;
   std::map<std::string, uint64_t> token_requests_by_tenant_;
   std::map<std::string, uint64_t> token_responses_by_status_;

@@ -90,11 +90,17 @@ size_t Store::mutate(const std::string &tenant, const std::string &path,
   PathState &ps = paths_[t][path];
   size_t changed = 0;
   for (uint64_t i : indexes) {
-    if (kind == Mutation::Restore) {
+    if (kind == Mutation::Restore || kind == Mutation::Unhide) {
+      // restore brings an item back into the listing (deleted or hidden);
+      // unhide only ends hiding.
       auto it = ps.mutations.find(i);
-      if (it == ps.mutations.end() || !it->second.deleted) continue;
-      it->second.deleted = false;
-      if (it->second.renames == 0 && it->second.touches == 0) ps.mutations.erase(it);
+      if (it == ps.mutations.end()) continue;
+      ItemMutation &m = it->second;
+      const bool was = kind == Mutation::Restore ? (m.deleted || m.hidden) : m.hidden;
+      if (!was) continue;
+      if (kind == Mutation::Restore) m.deleted = false;
+      m.hidden = false;
+      if (m.renames == 0 && m.touches == 0 && !m.deleted) ps.mutations.erase(it);
       ++changed;
       continue;
     }
@@ -113,7 +119,12 @@ size_t Store::mutate(const std::string &tenant, const std::string &path,
         ++m.touches;
         ++changed;
         break;
-      case Mutation::Restore: break;
+      case Mutation::Hide:
+        if (!m.hidden) ++changed;
+        m.hidden = true;
+        break;
+      case Mutation::Restore:
+      case Mutation::Unhide: break;
     }
   }
   return changed;
@@ -126,6 +137,30 @@ uint64_t Store::count_locked(const std::string &tenant, const std::string &path)
     if (p != t->second.end() && p->second.count) return *p->second.count;
   }
   return generator_.default_count(path);
+}
+
+std::optional<uint64_t> Store::index_of(const std::string &tenant, const std::string &path,
+                                        const std::string &id) const {
+  const std::string want = to_lower(id);
+  if (!is_uuid(want)) return std::nullopt;  // every generated id is a GUID
+  uint64_t count = 0;
+  {
+    std::shared_lock lock(mutex_);
+    count = count_locked(tenant, path);
+  }
+  const std::hash<std::string> hash;
+  std::lock_guard lock(id_index_mutex_);
+  IdIndex &ix = id_index_[{tenant, path}];
+  // Grown counts extend the index; a lowered count is handled by the bound
+  // below. Items past kMaxIdIndex are not found by id.
+  for (; ix.built < std::min<uint64_t>(count, kMaxIdIndex); ++ix.built)
+    ix.by_hash.emplace(hash(Generator::item_id(tenant, path, ix.built)), ix.built);
+  auto [first, last] = ix.by_hash.equal_range(hash(want));
+  for (auto it = first; it != last; ++it) {
+    if (it->second < count && Generator::item_id(tenant, path, it->second) == want)
+      return it->second;
+  }
+  return std::nullopt;
 }
 
 void Store::read_path(const std::string &tenant, const std::string &path,
@@ -162,16 +197,19 @@ json Store::to_json_locked() const {
       json e = json::object();
       if (ps.count) e["count"] = *ps.count;
       json deleted = json::array();
+      json hidden = json::array();
       json renamed = json::object();
       json touched = json::object();
       for (const auto &[index, m] : ps.mutations) {
         if (m.deleted) deleted.push_back(index);
+        if (m.hidden) hidden.push_back(index);
         if (m.renames > 0) {
           renamed[std::to_string(index)] = {{"suffix", m.rename_suffix}, {"times", m.renames}};
         }
         if (m.touches > 0) touched[std::to_string(index)] = m.touches;
       }
       e["deleted"] = std::move(deleted);
+      e["hidden"] = std::move(hidden);
       e["renamed"] = std::move(renamed);
       e["touched"] = std::move(touched);
       per_path[path] = std::move(e);
@@ -256,6 +294,10 @@ bool Store::load(std::string &error) {
           if (e.contains("deleted") && e["deleted"].is_array()) {
             for (const auto &i : e["deleted"])
               if (i.is_number_unsigned()) ps.mutations[i.get<uint64_t>()].deleted = true;
+          }
+          if (e.contains("hidden") && e["hidden"].is_array()) {
+            for (const auto &i : e["hidden"])
+              if (i.is_number_unsigned()) ps.mutations[i.get<uint64_t>()].hidden = true;
           }
           if (e.contains("renamed") && e["renamed"].is_object()) {
             for (const auto &[k, r] : e["renamed"].items()) {

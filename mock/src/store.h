@@ -12,6 +12,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "generator.h"
@@ -29,7 +30,11 @@ struct TenantCredentials {
   std::optional<std::string> public_key_pem;  // verify client_assertion signatures with it
 };
 
-enum class Mutation { Delete, Restore, Rename, Touch };
+// Items of one path that GET by id can find (the first ones): the reverse
+// index takes about 40 bytes per item.
+inline constexpr uint64_t kMaxIdIndex = 10000000;
+
+enum class Mutation { Delete, Restore, Rename, Touch, Hide, Unhide };
 
 class Store {
  public:
@@ -49,6 +54,13 @@ class Store {
   // Applies a mutation to the given indexes; returns how many entries changed.
   size_t mutate(const std::string &tenant, const std::string &path,
                 const std::vector<uint64_t> &indexes, Mutation kind, const std::string &suffix);
+
+  // The index of the item `id` (as Generator::item_id gives it, any case) of
+  // (tenant, path) below the path's count (and below kMaxIdIndex), deleted,
+  // hidden or not; nullopt when no such item was ever generated. Builds a reverse index of the path
+  // the first time (one hash per item), then answers in constant time.
+  std::optional<uint64_t> index_of(const std::string &tenant, const std::string &path,
+                                   const std::string &id) const;
 
   // Calls fn(count, state-or-null) under a shared lock; used to build one page.
   void read_path(const std::string &tenant, const std::string &path,
@@ -71,6 +83,15 @@ class Store {
   std::set<std::string> known_;
   std::map<std::string, TenantCredentials> credentials_;
   std::map<std::string, std::map<std::string, PathState>> paths_;  // tenant -> path -> state
+
+  // Reverse indexes for index_of: (tenant, path) -> hash of the id -> indexes
+  // (a hash collision is resolved by regenerating the id), covering 0..built.
+  struct IdIndex {
+    uint64_t built = 0;
+    std::unordered_multimap<size_t, uint64_t> by_hash;
+  };
+  mutable std::mutex id_index_mutex_;
+  mutable std::map<std::pair<std::string, std::string>, IdIndex> id_index_;
 };
 
 }  // namespace tinv::mock
