@@ -107,7 +107,7 @@ void Service::register_admin(httplib::Server &server) {
     set_json(res, 200, {{"delay_ms", latency_ms_.load()}});
   });
   server.Post(
-      R"(/_mock/tenant/([^/]+)/(items|delete|restore|rename|touch|hide|unhide|credentials))",
+      R"(/_mock/tenant/([^/]+)/(items|delete|restore|rename|edit|touch|hide|unhide|credentials))",
       [this](const Request &req, Response &res) { handle_admin_tenant(req, res); });
   server.Get(R"(/_mock/tenant/([^/]+)/item)",
              [this](const Request &req, Response &res) { handle_admin_item(req, res); });
@@ -161,9 +161,10 @@ void Service::handle_admin_tenant(const Request &req, Response &res) {
                       : action == "rename"  ? Mutation::Rename
                       : action == "hide"    ? Mutation::Hide
                       : action == "unhide"  ? Mutation::Unhide
+                      : action == "edit"    ? Mutation::Edit
                                             : Mutation::Touch;
-      std::string suffix = " (renamed)";
-      if (kind == Mutation::Rename && body.contains("suffix")) {
+      std::string suffix = kind == Mutation::Edit ? " (edited)" : " (renamed)";
+      if ((kind == Mutation::Rename || kind == Mutation::Edit) && body.contains("suffix")) {
         if (!body["suffix"].is_string() || body["suffix"].get<std::string>().empty()) {
           set_json(res, 400, {{"error", "\"suffix\" must be a non-empty string"}});
           return;

@@ -155,8 +155,8 @@ Times make_times(ItemRng &rng, uint64_t index, const ItemMutation *m) {
   uint32_t modified_ticks = rng.below(10000000u);
   const bool fraction = index % 8 != 0;
   if (m != nullptr) {
-    // Each touch or rename moves lastModifiedDateTime forward by a day and a bit.
-    modified += int64_t(m->touches + m->renames) * 86400 + int64_t(m->touches) * 37;
+    // Each touch, rename or edit moves lastModifiedDateTime forward by a day and a bit.
+    modified += int64_t(m->touches + m->renames + m->edits) * 86400 + int64_t(m->touches) * 37;
   }
   return {iso8601(created, created_ticks, fraction), iso8601(modified, modified_ticks, fraction)};
 }
@@ -459,11 +459,12 @@ void Generator::write_item(std::string &out, const std::string &tenant, const st
   const Times t = make_times(rng, index, m);
   int64_t version = 1 + rng.below(9);
   if (m != nullptr) {
-    version += m->touches + m->renames;
+    version += m->touches + m->renames + m->edits;
     if (!m->rename_suffix.empty()) {
       name += m->rename_suffix;
       description = description.value_or(std::string()) + m->rename_suffix;
     }
+    if (!m->edit_suffix.empty()) description = description.value_or(std::string()) + m->edit_suffix;
   }
 
   JsonWriter w(out);

@@ -22,6 +22,8 @@ struct ItemMutation {
   bool hidden = false;        // left out of the listing, still found by id (200)
   std::string rename_suffix;  // appended to the name and the description
   uint32_t renames = 0;
+  std::string edit_suffix;  // appended to the description only (content changes, name stays)
+  uint32_t edits = 0;
   uint32_t touches = 0;  // bumps lastModifiedDateTime and version only
 };
 

@@ -100,7 +100,7 @@ size_t Store::mutate(const std::string &tenant, const std::string &path,
       if (!was) continue;
       if (kind == Mutation::Restore) m.deleted = false;
       m.hidden = false;
-      if (m.renames == 0 && m.touches == 0 && !m.deleted) ps.mutations.erase(it);
+      if (m.renames == 0 && m.touches == 0 && m.edits == 0 && !m.deleted) ps.mutations.erase(it);
       ++changed;
       continue;
     }
@@ -117,6 +117,11 @@ size_t Store::mutate(const std::string &tenant, const std::string &path,
         break;
       case Mutation::Touch:
         ++m.touches;
+        ++changed;
+        break;
+      case Mutation::Edit:
+        m.edit_suffix += suffix;
+        ++m.edits;
         ++changed;
         break;
       case Mutation::Hide:
@@ -199,6 +204,7 @@ json Store::to_json_locked() const {
       json deleted = json::array();
       json hidden = json::array();
       json renamed = json::object();
+      json edited = json::object();
       json touched = json::object();
       for (const auto &[index, m] : ps.mutations) {
         if (m.deleted) deleted.push_back(index);
@@ -206,11 +212,15 @@ json Store::to_json_locked() const {
         if (m.renames > 0) {
           renamed[std::to_string(index)] = {{"suffix", m.rename_suffix}, {"times", m.renames}};
         }
+        if (m.edits > 0) {
+          edited[std::to_string(index)] = {{"suffix", m.edit_suffix}, {"times", m.edits}};
+        }
         if (m.touches > 0) touched[std::to_string(index)] = m.touches;
       }
       e["deleted"] = std::move(deleted);
       e["hidden"] = std::move(hidden);
       e["renamed"] = std::move(renamed);
+      e["edited"] = std::move(edited);
       e["touched"] = std::move(touched);
       per_path[path] = std::move(e);
     }
@@ -309,6 +319,18 @@ bool Store::load(std::string &error) {
               m.renames = r.contains("times") && r["times"].is_number_unsigned()
                               ? r["times"].get<uint32_t>()
                               : 1;
+            }
+          }
+          if (e.contains("edited") && e["edited"].is_object()) {
+            for (const auto &[k, r] : e["edited"].items()) {
+              uint64_t index = 0;
+              if (!parse_index(k, index) || !r.is_object()) continue;
+              ItemMutation &m = ps.mutations[index];
+              if (r.contains("suffix") && r["suffix"].is_string())
+                m.edit_suffix = r["suffix"].get<std::string>();
+              m.edits = r.contains("times") && r["times"].is_number_unsigned()
+                            ? r["times"].get<uint32_t>()
+                            : 1;
             }
           }
           if (e.contains("touched") && e["touched"].is_object()) {

@@ -34,7 +34,7 @@ struct TenantCredentials {
 // index takes about 40 bytes per item.
 inline constexpr uint64_t kMaxIdIndex = 10000000;
 
-enum class Mutation { Delete, Restore, Rename, Touch, Hide, Unhide };
+enum class Mutation { Delete, Restore, Rename, Touch, Hide, Unhide, Edit };
 
 class Store {
  public:

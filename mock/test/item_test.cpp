@@ -125,6 +125,26 @@ TEST_F(ItemTest, HiddenItemsAreLeftOutOfTheListingButFound) {
             std::string::npos);
 }
 
+TEST_F(ItemTest, EditChangesTheContentButNotTheName) {
+  const json before = get_item(4).body_json();
+  Reply e = tenant_post("edit", {{"path", kDc}, {"indexes", {4}}});
+  ASSERT_EQ(e.status, 200) << e.body;
+  EXPECT_EQ(e.body_json()["changed"], 1);
+  const json after = get_item(4).body_json();
+  EXPECT_EQ(after["displayName"], before["displayName"]);
+  EXPECT_EQ(after["description"].get<std::string>(),
+            before["description"].is_null()
+                ? std::string(" (edited)")
+                : before["description"].get<std::string>() + " (edited)");
+  EXPECT_NE(after["lastModifiedDateTime"], before["lastModifiedDateTime"]);
+  EXPECT_EQ(after["version"].get<int64_t>(), before["version"].get<int64_t>() + 1);
+  ASSERT_EQ(tenant_post("edit", {{"path", kDc}, {"indexes", {4}}, {"suffix", " v2"}}).status, 200);
+  EXPECT_EQ(listed()[id(4)]["description"].get<std::string>().substr(
+                after["description"].get<std::string>().size()),
+            " v2");
+  EXPECT_EQ(tenant_post("edit", {{"path", kDc}, {"indexes", {4}}, {"suffix", ""}}).status, 400);
+}
+
 TEST_F(ItemTest, SameAuthenticationAsListings) {
   Reply r = get("/beta/" + kDc + "/" + id(1));
   EXPECT_EQ(r.status, 401);
@@ -208,7 +228,7 @@ TEST_F(ItemTest, FaultsOfTheCollectionApplyAndRequestNarrowsThem) {
   EXPECT_EQ(admin_get("/_mock/faults").body_json().size(), 2u);
 }
 
-TEST_F(ItemTest, HiddenItemsSurviveARestart) {
+TEST_F(ItemTest, HiddenAndEditedItemsSurviveARestart) {
   const std::string dir = make_temp_dir("mock-hidden");
   ASSERT_FALSE(dir.empty());
   const std::string file = dir + "/state.json";
@@ -219,6 +239,9 @@ TEST_F(ItemTest, HiddenItemsSurviveARestart) {
   ASSERT_EQ(tenant_post("items", {{"path", kDc}, {"count", 40}}).status, 200);
   ASSERT_EQ(tenant_post("hide", {{"path", kDc}, {"indexes", {6, 8}}}).status, 200);
   ASSERT_EQ(tenant_post("delete", {{"path", kDc}, {"indexes", {8, 9}}}).status, 200);
+  ASSERT_EQ(tenant_post("edit", {{"path", kDc}, {"indexes", {10}}, {"suffix", " e"}}).status, 200);
+  json edited = get_item(10).body_json();
+  edited.erase("@odata.context");  // names the port, which a restart changes
   std::string saved;
   ASSERT_TRUE(read_file(file, saved));
   EXPECT_EQ(json::parse(saved)["items"][tenant()][kDc]["hidden"], json::array({6, 8}));
@@ -228,6 +251,9 @@ TEST_F(ItemTest, HiddenItemsSurviveARestart) {
   EXPECT_EQ(get_item(6).status, 200);
   EXPECT_EQ(get_item(8).status, 404);
   EXPECT_EQ(get_item(9).status, 404);
+  json again = get_item(10).body_json();
+  again.erase("@odata.context");
+  EXPECT_EQ(again, edited);
   std::remove(file.c_str());
   rmdir(dir.c_str());
 }
