@@ -560,6 +560,9 @@ if want_case misc; then
   expect_eq "--help exits 0" "$?" 0
 fi
 
+# History and trust (issue 11): test/e2e/trust.sh, same cluster and mock.
+. "$ROOT/test/e2e/trust.sh"
+
 say ""
 say "e2e: finished in $((SECONDS - T0)) s"
 harness_summary
