@@ -273,10 +273,12 @@ COMMENT ON COLUMN inventory.latest_run_changes.old_content_hash IS 'Content hash
 COMMENT ON COLUMN inventory.latest_run_changes.new_content_hash IS 'Content hash after the change.';
 COMMENT ON COLUMN inventory.latest_run_changes.meta_changes IS 'Whitelisted meta keys that changed: {"key": {"old": v, "new": v}}.';
 
+-- The item's key comes from its row: a lookup by (tenant, type, external
+-- id) is a primary-key probe, then the item's history by item id.
 CREATE OR REPLACE VIEW inventory.item_history WITH (security_invoker = true) AS
-SELECT c.tenant_id,
-       c.policy_type,
-       c.external_id,
+SELECT i.tenant_id,
+       i.policy_type,
+       i.external_id,
        c.item_id,
        c.run_id,
        c.changed_at,
@@ -288,7 +290,8 @@ SELECT c.tenant_id,
        c.new_content_hash,
        c.meta_changes,
        c.id AS change_id
-  FROM inventory.item_changes c
+  FROM inventory.item_state i
+  JOIN inventory.item_changes c ON c.tenant_id = i.tenant_id AND c.item_id = i.id
  ORDER BY c.changed_at DESC, c.id DESC;
 COMMENT ON VIEW inventory.item_history IS
 'Every recorded change of every item, newest first: filter by tenant_id, policy_type and external_id (each lookup uses the index on them).';

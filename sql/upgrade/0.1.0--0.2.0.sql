@@ -96,7 +96,9 @@ CREATE TABLE inventory.item_changes (
     -- one range of the key, and no third index is written per row.
     PRIMARY KEY (tenant_id, run_id, id)
 );
-CREATE INDEX item_changes_item ON inventory.item_changes (tenant_id, policy_type, external_id, id);
+-- An item's history by its id (inventory.item_history reaches it from the
+-- item's key): item ids grow with insertion, so a first sync appends here.
+CREATE INDEX item_changes_item ON inventory.item_changes (tenant_id, item_id, id);
 COMMENT ON TABLE inventory.item_changes IS
 'History: one row per observed change of an item (new, changed, gone, back, deleted), written in the same statements as the item rows; read it through inventory.item_history.';
 COMMENT ON COLUMN inventory.item_changes.tenant_id IS 'Entra tenant id.';
