@@ -117,13 +117,47 @@ void Manifest::add(std::string_view policy_type, std::string_view external_id, c
     entries_.reserve(std::max<size_t>(1024, entries_.capacity() + entries_.capacity() / 2));
   }
   entries_.push_back(Entry{key_hash(policy_type, external_id), fp});
+  auto t = types_.find(policy_type);
+  if (t == types_.end()) t = types_.try_emplace(std::string(policy_type)).first;
+  ++t->second.entries;
   sealed_ = false;
 }
 
 void Manifest::seal() {
   std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
   entries_.shrink_to_fit();
+  listed_.reset(new std::atomic<uint8_t>[entries_.size()]);
+  for (size_t i = 0; i < entries_.size(); ++i) listed_[i].store(0, std::memory_order_relaxed);
+  for (auto& t : types_) t.second.listed.store(0, std::memory_order_relaxed);
   sealed_ = true;
+}
+
+bool Manifest::observe(std::string_view policy_type, std::string_view external_id,
+                       const RowFingerprint& fp) const {
+  if (!sealed_ || entries_.empty()) return false;
+  const uint64_t key = key_hash(policy_type, external_id);
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+                             [](const Entry& e, uint64_t k) { return e.key < k; });
+  bool match = false;
+  bool counted = false;
+  for (; it != entries_.end() && it->key == key; ++it) {
+    if (it->fp == fp) match = true;
+    const size_t i = static_cast<size_t>(it - entries_.begin());
+    // A key repeated in the listing (or two ids hashing alike) is counted
+    // once per entry.
+    if (!counted && listed_[i].exchange(1, std::memory_order_relaxed) == 0) {
+      auto t = types_.find(policy_type);
+      if (t != types_.end()) t->second.listed.fetch_add(1, std::memory_order_relaxed);
+      counted = true;
+    }
+  }
+  return match;
+}
+
+bool Manifest::all_listed(std::string_view policy_type) const {
+  auto t = types_.find(policy_type);
+  if (t == types_.end()) return true;  // the tenant holds no item of the type with a fingerprint
+  return t->second.listed.load(std::memory_order_relaxed) >= t->second.entries;
 }
 
 bool Manifest::matches(std::string_view policy_type, std::string_view external_id,

@@ -5,13 +5,17 @@
 //
 // An entry is a 64-bit keyed hash of (policy type, external id) and the
 // item's 128-bit row fingerprint: 24 bytes, kept in one sorted vector
-// (at most 48 bytes per item while it grows). Two keys hashing alike are
+// (at most 48 bytes per item while it grows), and once sealed one byte per
+// item noting that the enumeration listed it. Two keys hashing alike are
 // harmless: the database checks every narrow key's fingerprint against the
 // row it stores for that very key.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,8 +59,17 @@ class Manifest {
   // True when the manifest holds (policy_type, external_id) with `fp`.
   bool matches(std::string_view policy_type, std::string_view external_id, const RowFingerprint& fp) const;
 
+  // matches(), and notes that the enumeration listed the item (whatever its
+  // fingerprint). Safe from several threads at once once sealed.
+  bool observe(std::string_view policy_type, std::string_view external_id, const RowFingerprint& fp) const;
+
+  // True when every item the manifest holds of the type was observed: a
+  // complete listing of it then makes no item with a fingerprint absent,
+  // and there is nothing to verify (inventory.absence_candidates).
+  bool all_listed(std::string_view policy_type) const;
+
   size_t size() const { return entries_.size(); }
-  size_t bytes() const { return entries_.capacity() * sizeof(Entry); }
+  size_t bytes() const { return entries_.capacity() * sizeof(Entry) + (listed_ ? entries_.size() : 0); }
 
   uint64_t key_hash(std::string_view policy_type, std::string_view external_id) const;
 
@@ -68,6 +81,14 @@ class Manifest {
   uint64_t seed_;
   std::vector<Entry> entries_;
   bool sealed_ = false;
+  // Entries per policy type (counted as added), and per type the entries
+  // observed so far; one flag per entry (allocated by seal()).
+  struct TypeCount {
+    size_t entries = 0;
+    mutable std::atomic<size_t> listed{0};
+  };
+  std::map<std::string, TypeCount, std::less<>> types_;
+  std::unique_ptr<std::atomic<uint8_t>[]> listed_;
 };
 
 // Reads one line of `COPY (SELECT policy_type, external_id, row_fp ...) TO

@@ -49,7 +49,7 @@ MappedPage map_page(const std::string& raw, const PolicyType& type, size_t type_
     const std::string meta = meta_text(m.row.meta);
     if (cfg.fingerprint_salt) {
       const RowFingerprint fp = row_fingerprint(*cfg.fingerprint_salt, m.row.display_name, meta, m.row.content_hash);
-      if (cfg.manifest && cfg.manifest->matches(type.policy_type, m.row.external_id, fp)) {
+      if (cfg.manifest && cfg.manifest->observe(type.policy_type, m.row.external_id, fp)) {
         append_key_row(batch.key_text, type.policy_type, m.row.external_id, fp);
         ++batch.key_rows;
       } else {

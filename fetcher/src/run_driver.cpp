@@ -546,7 +546,12 @@ JobResult run_job(const Job& job, const Settings& settings, Services& sv, const 
       std::optional<AbsenceChecks> checks;
       bool checks_recorded = false;
       long candidates = 0;
-      if (verify && !db_broken && o.status == "complete") {
+      // With the manifest, a listing that named again every item the
+      // manifest holds of the type makes none of them absent: nothing to ask
+      // (items written without a fingerprint, by other clients, are not in
+      // the manifest; their absence then stays unverified).
+      const bool nothing_to_verify = manifest && manifest->all_listed(type.policy_type);
+      if (verify && !db_broken && o.status == "complete" && !nothing_to_verify) {
         std::vector<std::string> ids;
         bool listed = false;
         {

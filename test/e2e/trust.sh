@@ -72,10 +72,18 @@ if trust_want trust_deleted; then
   check "the type's log line has the counts" grep -q 'policy type done.*absence_candidates=3 verified_deleted=3 verified_present=0 verify_errors=0' "$WORK/trust-del2.err"
   check "the summary has them" grep -q 'run finished.*verified_deleted=3' "$WORK/trust-del2.err"
   check "the metrics have them" grep -q '^inventory_fetch_verifications_total{.*result="deleted"} 3$' "$WORK/trust-del2.prom"
-  # Nothing changed since: nothing to ask for.
+  # Nothing changed since: nothing to ask for, and the listing named every
+  # item the manifest holds, so the database is not even asked which items
+  # would go absent (a second pass over the type's rows).
   mock_post /_mock/reset-stats '{}'
+  sql e2e_trust_del "ALTER DATABASE e2e_trust_del SET track_functions = 'pl'" >/dev/null
+  sql e2e_trust_del "SELECT pg_stat_reset()" >/dev/null
   fetch trust-del3 e2e_trust_del $T "$sel"
   expect_eq "unchanged re-sync: exit 0, no item GET" "$RC $(item_gets $T)" "0 0"
+  expect_eq "unchanged re-sync: the type was settled, absence_candidates never called" \
+    "$(sql e2e_trust_del "SELECT string_agg(funcname || '=' || calls, ',' ORDER BY funcname) FROM pg_stat_user_functions WHERE funcname IN ('absence_candidates', 'complete_policy_type')")" \
+    "complete_policy_type=1"
+  sql e2e_trust_del "ALTER DATABASE e2e_trust_del RESET track_functions" >/dev/null
 fi
 
 # b. A listing short of items that still exist: Graph answers 200 by id, the
