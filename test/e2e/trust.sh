@@ -171,6 +171,27 @@ if trust_want trust_mass; then
   expect_eq "80 gone: 50 item GETs (verify_max_per_type)" "$(item_gets $T3)" 50
   expect_eq "80 gone: 50 deleted, 80 absent" \
     "$(sql e2e_trust_mass "SELECT count(*) FILTER (WHERE state = 'deleted') || '/' || count(*) FROM inventory.missing_items('$T3', '$sel')")" "50/80"
+  # A listing that silently drops 60% of a type (the items still exist).
+  # With checks, Graph's first 200 shows the listing is wrong: nothing goes
+  # missing. Without them the guard holds the absences, and the next
+  # complete listing that agrees (and is not held itself) confirms them.
+  T4=b1000001-0000-4000-8000-000000000006
+  set_items $T4 $DC 50
+  fetch trust-mass7 e2e_trust_mass $T4 "$sel"
+  mutate $T4 hide "{\"path\":\"$DC\",\"range\":[0,30]}"
+  fetch trust-mass8 e2e_trust_mass $T4 "$sel"
+  run=$(last_run e2e_trust_mass $T4)
+  expect_eq "60% silently dropped, with checks: listing_inconsistent, nothing absent" \
+    "$(sql e2e_trust_mass "SELECT status || ' ' || error_code || ' ' || absent_marked || ' ' || (SELECT count(*) FROM inventory.inventory_items WHERE tenant_id = '$T4' AND NOT present) FROM inventory.inventory_sync_run_types WHERE run_id = $run")" "incomplete listing_inconsistent 0 0"
+  fetch trust-mass9 e2e_trust_mass $T4 "$sel" --no-verify
+  held=$(last_run e2e_trust_mass $T4)
+  expect_eq "60% silently dropped, without checks: held, 30 missing with low confidence" \
+    "$(sql e2e_trust_mass "SELECT (SELECT mass_missing FROM inventory.inventory_sync_run_types WHERE run_id = $held) || ' ' || count(*) FILTER (WHERE confidence = 'low' AND 'mass_missing' = ANY (low_confidence_reasons)) FROM inventory.missing_items('$T4', '$sel')")" "held 30"
+  expect_eq "tenant_sync_health names the held type" \
+    "$(sql e2e_trust_mass "SELECT mass_missing_held FROM inventory.tenant_sync_health WHERE tenant_id = '$T4'")" "{deviceConfiguration}"
+  fetch trust-mass10 e2e_trust_mass $T4 "$sel" --no-verify
+  expect_eq "the next agreeing listing confirms it: the 30 are high" \
+    "$(sql e2e_trust_mass "SELECT (SELECT mass_missing FROM inventory.inventory_sync_run_types WHERE run_id = $held) || ' ' || count(*) FILTER (WHERE confidence = 'high') FROM inventory.missing_items('$T4', '$sel')")" "confirmed 30"
 fi
 
 # d. --no-verify asks nothing; an answer other than 404/200 (500 after the
