@@ -258,7 +258,8 @@ run_statuses() {
              FROM (SELECT status, count(*) n FROM inventory.inventory_sync_runs GROUP BY status) x" 2>&1 | head -n1 | cut -c1-200
 }
 
-VIEWS=(inventory_items missing_items latest_sync_runs tenant_sync_health item_counts latest_run_changes)
+VIEWS=(inventory_items missing_items latest_sync_runs tenant_sync_health item_counts latest_run_changes
+       item_history tenant_changes)
 
 # dump_views PSQL-FUNCTION DB PREFIX: every view as sorted JSON lines, run
 # ids replaced by "tenant#n" (the n-th run of the tenant), item ids and
@@ -274,7 +275,7 @@ dump_views() {
       jq -cS --argjson m "$map" '
         def run: if . == null then null else ($m[tostring] // "unknown-run") end;
         with_entries(
-          if (.key | test("^(id|item_id|correlation_id)$")) then empty
+          if (.key | test("^(id|item_id|change_id|correlation_id)$")) then empty
           elif (.key | test("(_at|^duration)$")) then .value |= (if . == null then null else "t" end)
           elif (.key | test("run_id$")) then .value |= run
           else . end)' | LC_ALL=C sort >"$prefix.$v.json"
@@ -378,13 +379,13 @@ if want shards; then
     expect_eq "the runs were recorded" \
       "$(PGOPTIONS="$PGOPTIONS -c citus.multi_task_query_log_level=off" csql citus_shards "SELECT count(*) FROM inventory.inventory_sync_runs WHERE status <> 'running'" 2>&1)" 8
     t=${TENANTS[0]}
-    for v in "${VIEWS[@]}"; do
+    for v in "${VIEWS[@]}" stale_inventory; do
       out=$(csql citus_shards "SELECT count(*) FROM inventory.$v WHERE tenant_id = '$t'" 2>&1)
       if [[ "$out" =~ ^[0-9]+$ ]]; then pass "$v for one tenant is single-shard ($out rows)"; else fail "$v for one tenant is single-shard" "$(head -n1 <<<"$out" | cut -c1-300)"; fi
     done
     out=$(csql citus_shards "SELECT count(*) FROM inventory.missing_items('$t', '$SEL')" 2>&1)
     if [[ "$out" =~ ^[0-9]+$ ]]; then pass "missing_items(tenant, selection) is single-shard ($out rows)"; else fail "missing_items(tenant, selection) is single-shard" "$(head -n1 <<<"$out" | cut -c1-300)"; fi
-    for v in inventory_items latest_sync_runs item_counts; do
+    for v in inventory_items latest_sync_runs item_counts item_history; do
       out=$(csql citus_shards "EXPLAIN (COSTS OFF) SELECT * FROM inventory.$v WHERE tenant_id = '$t'" 2>&1)
       expect_eq "EXPLAIN $v for one tenant: one task" "$(grep -o 'Task Count: [0-9]*' <<<"$out" | sort -u | tr '\n' ' ')" "Task Count: 1 "
     done
