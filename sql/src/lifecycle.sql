@@ -544,18 +544,11 @@ BEGIN
              ORDER BY i.policy_type COLLATE "C", i.external_id COLLATE "C"
                FOR UPDATE OF i;
 
-            -- The rows are locked: what this statement reads of them is
-            -- what it overwrites, and the history records both. Read
-            -- first (on Citus a CTE read once would otherwise be read after
-            -- the update).
-            WITH old AS MATERIALIZED (
-                SELECT i.policy_type, i.external_id, i.display_name, i.meta_jsonb, i.content_hash,
-                       i.absent_since_run_id
-                  FROM inventory.item_state i
-                  JOIN unnest(v_p_type, v_p_id) k(policy_type, external_id)
-                    ON i.policy_type = k.policy_type AND i.external_id = k.external_id
-                 WHERE i.tenant_id = v_tenant
-            ), upd AS (
+            -- The rows are locked: the item row joined a second time (o)
+            -- is the version this statement overwrites, and the history
+            -- records both (one more primary-key probe per changed row, no
+            -- join of the returned rows).
+            WITH upd AS (
                 UPDATE inventory.item_state i
                    SET display_name = p.display_name,
                        meta_jsonb = p.meta_jsonb,
@@ -575,6 +568,8 @@ BEGIN
                        write_seq = v_seq
                   FROM unnest(v_p_type, v_p_id, v_p_name, v_p_meta, v_p_hash, v_p_fp)
                        AS p(policy_type, external_id, display_name, meta_jsonb, content_hash, row_fp)
+                  JOIN inventory.item_state o
+                    ON o.tenant_id = v_tenant AND o.policy_type = p.policy_type AND o.external_id = p.external_id
                   LEFT JOIN inventory.type_watermarks w
                          ON w.tenant_id = v_tenant AND w.policy_type = p.policy_type
                  WHERE i.tenant_id = v_tenant AND i.policy_type = p.policy_type
@@ -583,7 +578,8 @@ BEGIN
                                               v_run_id, i.display_name, i.meta_jsonb, i.content_hash, i.row_fp,
                                               p.display_name, p.meta_jsonb, p.content_hash, p.row_fp)
                 RETURNING i.id, i.policy_type, i.external_id, i.display_name, i.meta_jsonb, i.content_hash,
-                          i.absent_since_run_id
+                          i.absent_since_run_id, o.display_name AS old_name, o.meta_jsonb AS old_meta,
+                          o.content_hash AS old_hash, o.absent_since_run_id AS old_absent
             ), hist AS (
                 -- An item that comes back, or whose name, meta or content
                 -- changed (a new fingerprint alone is no change).
@@ -591,14 +587,13 @@ BEGIN
                        (tenant_id, run_id, policy_type, external_id, item_id, changed_at, change,
                         old_display_name, new_display_name, old_content_hash, new_content_hash, meta_changes)
                 SELECT v_tenant, v_run_id, u.policy_type, u.external_id, u.id, v_now,
-                       CASE WHEN o.absent_since_run_id IS NOT NULL AND u.absent_since_run_id IS NULL
+                       CASE WHEN u.old_absent IS NOT NULL AND u.absent_since_run_id IS NULL
                             THEN 'back' ELSE 'changed' END,
-                       o.display_name, u.display_name, o.content_hash, u.content_hash,
-                       inventory._meta_changes(o.meta_jsonb, u.meta_jsonb)
+                       u.old_name, u.display_name, u.old_hash, u.content_hash,
+                       inventory._meta_changes(u.old_meta, u.meta_jsonb)
                   FROM upd u
-                  JOIN old o ON o.policy_type = u.policy_type AND o.external_id = u.external_id
-                 WHERE (o.absent_since_run_id IS NOT NULL AND u.absent_since_run_id IS NULL)
-                    OR inventory._is_change(o.display_name, o.meta_jsonb, o.content_hash,
+                 WHERE (u.old_absent IS NOT NULL AND u.absent_since_run_id IS NULL)
+                    OR inventory._is_change(u.old_name, u.old_meta, u.old_hash,
                                             u.display_name, u.meta_jsonb, u.content_hash)
             )
             SELECT count(*) INTO v_written FROM upd;

@@ -282,13 +282,28 @@ SELECT regress.try($$SELECT count(*) FROM inventory.item_changes$$);
 RESET ROLE;
 SELECT has_function_privilege('hist_sync', 'inventory.record_verifications(bigint, text, text[], integer[])', 'EXECUTE') AS may_record,
        has_function_privilege('hist_sync', 'inventory.absence_candidates(bigint, text)', 'EXECUTE') AS may_ask;
-DROP OWNED BY hist_sync;
-DROP ROLE hist_sync;
+-- An operator granted accept_mass_missing accepts verdicts of its tenants
+-- only (t3's held run s2); another tenant's is refused like a missing one.
+CREATE ROLE hist_operator LOGIN;
+SELECT inventory.grant_reader_role('hist_operator');
+SELECT inventory.grant_tenant_access('hist_operator', :'t3');
+GRANT EXECUTE ON FUNCTION inventory.accept_mass_missing(bigint, text) TO hist_operator, hist_sync;
+SET ROLE hist_sync;
+SELECT regress.try(format('SELECT inventory.accept_mass_missing(%s, %L)', :s2, 'deviceConfiguration')) ~ 'has no held mass-missing verdict' AS refused_other_tenant;
+RESET ROLE;
+SET ROLE hist_operator;
+SELECT inventory.accept_mass_missing(:s2, 'deviceConfiguration') AS accepted_by_operator;
+SELECT mass_missing, mass_missing_resolved_by FROM inventory.inventory_sync_run_types WHERE run_id = :s2;
+SELECT count(DISTINCT tenant_id) AS tenants_in_history_seen FROM inventory.item_history;
+RESET ROLE;
+DROP OWNED BY hist_sync, hist_operator;
+DROP ROLE hist_sync, hist_operator;
 
 -- The other tests start from an empty inventory and their own schema.
 DO $$
 BEGIN
-    EXECUTE format('DROP ROLE %I', inventory.tenant_role('00000000-0000-4000-8000-0000000000f1'));
+    EXECUTE format('DROP ROLE %I, %I', inventory.tenant_role('00000000-0000-4000-8000-0000000000f1'),
+                   inventory.tenant_role('00000000-0000-4000-8000-0000000000f3'));
 END
 $$;
 DROP SCHEMA regress CASCADE;
