@@ -12,9 +12,9 @@ OBJS         = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp)) \
 # Released scripts are committed and never edited; built ones are not.
 SQL_REPLACEABLE = sql/src/rules.sql sql/src/access.sql sql/src/views.sql sql/src/lifecycle.sql \
                   sql/src/grants.sql sql/src/privileges.sql
-SQL_INSTALL  = sql/src/functions_c.sql sql/src/tables.sql $(SQL_REPLACEABLE)
-SQL_UPGRADE  = sql/src/functions_c.sql sql/upgrade/0.1.0--$(EXTVERSION).sql $(SQL_REPLACEABLE) \
-               sql/upgrade/0.1.0--$(EXTVERSION).post.sql
+SQL_INSTALL  = sql/src/functions_c.sql sql/src/tables.sql sql/src/history.sql $(SQL_REPLACEABLE)
+SQL_UPGRADE  = sql/src/functions_c.sql sql/upgrade/0.1.0--$(EXTVERSION).sql sql/src/history.sql \
+               $(SQL_REPLACEABLE) sql/upgrade/0.1.0--$(EXTVERSION).post.sql
 DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
 DATA         = sql/$(EXTENSION)--0.1.0.sql
 DOCS         = README.md

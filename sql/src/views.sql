@@ -274,25 +274,26 @@ COMMENT ON COLUMN inventory.latest_run_changes.new_content_hash IS 'Content hash
 COMMENT ON COLUMN inventory.latest_run_changes.meta_changes IS 'Whitelisted meta keys that changed: {"key": {"old": v, "new": v}}.';
 
 -- The item's key comes from its row: a lookup by (tenant, type, external
--- id) is a primary-key probe, then the item's history by item id.
+-- id) is a primary-key probe, then its new row by the run that first saw it
+-- and its other changes by item id (item_changes' two indexes).
 CREATE OR REPLACE VIEW inventory.item_history WITH (security_invoker = true) AS
-SELECT i.tenant_id,
-       i.policy_type,
-       i.external_id,
-       c.item_id,
-       c.run_id,
-       c.changed_at,
-       c.change,
-       coalesce(c.new_display_name, c.old_display_name) AS display_name,
-       c.old_display_name,
-       c.new_display_name,
-       c.old_content_hash,
-       c.new_content_hash,
-       c.meta_changes,
-       c.id AS change_id
-  FROM inventory.item_state i
-  JOIN inventory.item_changes c ON c.tenant_id = i.tenant_id AND c.item_id = i.id
- ORDER BY c.changed_at DESC, c.id DESC;
+SELECT h.* FROM (
+    SELECT i.tenant_id, i.policy_type, i.external_id, c.item_id, c.run_id, c.changed_at, c.change,
+           coalesce(c.new_display_name, c.old_display_name) AS display_name,
+           c.old_display_name, c.new_display_name, c.old_content_hash, c.new_content_hash, c.meta_changes,
+           c.id AS change_id
+      FROM inventory.item_state i
+      JOIN inventory.item_changes c
+        ON c.tenant_id = i.tenant_id AND c.run_id = i.first_seen_run_id AND c.item_id = i.id AND c.change = 'new'
+    UNION ALL
+    SELECT i.tenant_id, i.policy_type, i.external_id, c.item_id, c.run_id, c.changed_at, c.change,
+           coalesce(c.new_display_name, c.old_display_name) AS display_name,
+           c.old_display_name, c.new_display_name, c.old_content_hash, c.new_content_hash, c.meta_changes,
+           c.id AS change_id
+      FROM inventory.item_state i
+      JOIN inventory.item_changes c
+        ON c.tenant_id = i.tenant_id AND c.item_id = i.id AND c.change <> 'new') h
+ ORDER BY h.changed_at DESC, h.change_id DESC;
 COMMENT ON VIEW inventory.item_history IS
 'Every recorded change of every item, newest first: filter by tenant_id, policy_type and external_id (each lookup uses the index on them).';
 COMMENT ON COLUMN inventory.item_history.tenant_id IS 'Entra tenant id.';
