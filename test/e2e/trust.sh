@@ -175,7 +175,7 @@ if trust_want trust_mass; then
   # With checks, Graph's first 200 shows the listing is wrong: nothing goes
   # missing. Without them the guard holds the absences, and the next
   # complete listing that agrees (and is not held itself) confirms them.
-  T4=b1000001-0000-4000-8000-000000000006
+  T4=b1000001-0000-4000-8000-000000000008
   set_items $T4 $DC 50
   fetch trust-mass7 e2e_trust_mass $T4 "$sel"
   mutate $T4 hide "{\"path\":\"$DC\",\"range\":[0,30]}"
