@@ -1,5 +1,6 @@
 // Graph endpoints: GET /{v1.0|beta}/{path} lists with paging, $top, $select and the
 // fault kinds that shape a Graph answer; GET /{v1.0|beta}/{path}/{id} reads one object.
+#include <algorithm>
 #include <atomic>
 #include <set>
 
@@ -18,6 +19,13 @@ using httplib::Response;
 using nlohmann::json;
 
 namespace {
+
+// The collections the mock lists: two segments (deviceManagement/...,
+// deviceAppManagement/...), or identity/conditionalAccess/policies.
+bool listing_path(const std::string &path) {
+  const size_t segments = static_cast<size_t>(std::count(path.begin(), path.end(), '/')) + 1;
+  return segments == 2 || (segments == 3 && to_lower(path) == "identity/conditionalaccess/policies");
+}
 
 // The status of the kinds that answer with an error, 0 for the others.
 int error_status(FaultKind kind) {
@@ -107,9 +115,13 @@ void Service::handle_graph(const Request &req, Response &res) {
     return;
   }
   // A GET of one object: the last segment is a GUID (every generated id is one),
-  // the rest is its collection.
+  // or any id one segment below a collection the mock lists (an id a hostile
+  // page made up: Graph answers 404 for an id it does not know); the rest is
+  // its collection.
   const size_t slash = path.rfind('/');
-  const bool item = slash != std::string::npos && slash > 0 && is_uuid(path.substr(slash + 1));
+  const bool item = slash != std::string::npos && slash > 0 &&
+                    (is_uuid(path.substr(slash + 1)) ||
+                     (!listing_path(path) && listing_path(path.substr(0, slash))));
   const std::string collection = item ? path.substr(0, slash) : path;
   scope.item = item;
   int fd = -1;

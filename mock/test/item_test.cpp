@@ -77,6 +77,11 @@ TEST_F(ItemTest, DeletedOrNeverGeneratedIsNotFound) {
   EXPECT_EQ(get_item(40).status, 404);
   EXPECT_EQ(get("/beta/" + kDc + "/" + id(1, kCp), token).status, 404);
   EXPECT_EQ(get("/beta/" + kDc + "/0b7d2a1e-0000-4000-8000-00000000abcd", token).status, 404);
+  // An id that is no GUID (a hostile page made it up) below a listed
+  // collection is an object Graph does not know, not a listing.
+  EXPECT_EQ(get("/beta/" + kDc + "/h-app-000001", token).status, 404);
+  EXPECT_EQ(get("/v1.0/identity/conditionalAccess/policies/not-a-guid", token).status, 404);
+  EXPECT_EQ(get("/v1.0/identity/conditionalAccess/policies", token).status, 200);
   // Restored: found again. A lowered count hides the tail, a raised one brings it.
   ASSERT_EQ(tenant_post("restore", {{"path", kDc}, {"indexes", {5}}}).status, 200);
   EXPECT_EQ(get_item(5).status, 200);

@@ -222,10 +222,9 @@ CREATE OR REPLACE FUNCTION reltest.check_always(tenant uuid) RETURNS TABLE (chec
     UNION ALL
     SELECT 'history_disagrees', i.policy_type || '/' || i.external_id || ' newest ' || h.change
       FROM inventory.inventory_items i
-      JOIN LATERAL (SELECT c.* FROM inventory.item_changes c
-                     WHERE c.tenant_id = i.tenant_id AND c.policy_type = i.policy_type
-                       AND c.external_id = i.external_id
-                     ORDER BY c.id DESC LIMIT 1) h ON true
+      JOIN (SELECT DISTINCT ON (c.item_id) c.item_id, c.change, c.new_display_name, c.new_content_hash
+              FROM inventory.item_changes c WHERE c.tenant_id = tenant
+             ORDER BY c.item_id, c.id DESC) h ON h.item_id = i.id
      WHERE i.tenant_id = tenant
        AND (CASE WHEN h.change IN ('gone', 'deleted') THEN i.present
                  ELSE NOT i.present OR h.new_display_name IS DISTINCT FROM i.display_name
