@@ -172,6 +172,9 @@ INSERT INTO pg_temp.staged_keys VALUES ('deviceConfiguration', 'a-1', '000000000
 CREATE TRIGGER tk AFTER TRUNCATE ON pg_temp.staged_keys FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.pwn();
 CREATE POLICY pk ON pg_temp.staged_keys USING (pg_temp.pwn_check(external_id));
 ALTER TABLE pg_temp.staged_keys ENABLE ROW LEVEL SECURITY;
+-- The absence checks read the same staging: refused too.
+SELECT regress_atk.try(format('SELECT count(*) FROM inventory.absence_candidates(%s, %L)', :run_k, 'deviceConfiguration')) AS candidates_with_caller_keys;
+SELECT regress_atk.try(format('SELECT inventory.record_verifications(%s, %L, %L, %L)', :run_k, 'deviceConfiguration', '{a-1}', '{404}')) AS verifications_with_caller_keys;
 SELECT regress_atk.try(format('SELECT inventory.complete_policy_type(%s, %L, %L, 1, 1)', :run_k, 'deviceConfiguration', 'complete')) AS complete_with_caller_keys;
 SELECT inventory.finish_sync_run(:run_k, 'succeeded') AS finish_with_caller_keys;
 SELECT * FROM regress_atk.escalated();
@@ -189,6 +192,11 @@ SELECT regress_atk.try(format('SELECT inventory.begin_sync_run(%L, %L)', :'tb', 
 SELECT inventory.begin_sync_run(:'ta', :'sel') AS run_a3 \gset
 -- Another tenant's running run: its manifest is refused like its writes.
 SELECT regress_atk.try(format('SELECT count(*) FROM inventory.sync_manifest(%s)', :run_b2)) AS manifest_b;
+-- Its absence checks the same; and answers about B's items given to A's own
+-- run are not recorded (only items of the run's tenant are).
+SELECT regress_atk.try(format('SELECT count(*) FROM inventory.absence_candidates(%s, %L)', :run_b2, 'deviceConfiguration')) AS candidates_b,
+       regress_atk.try(format('SELECT inventory.record_verifications(%s, %L, %L, %L)', :run_b2, 'deviceConfiguration', '{b-1}', '{404}')) AS verifications_b;
+SELECT inventory.record_verifications(:run_a3, 'deviceConfiguration', '{b-1,b-2}', '{404,200}') AS b_items_recorded_for_a;
 INSERT INTO pg_temp.staged_items VALUES ('deviceConfiguration', 'injected', 'Injected', '{}', NULL);
 SELECT regress_atk.try(format('CALL inventory.apply_staged(%s)', :run_b2)) AS apply_b,
        regress_atk.try(format('SELECT inventory.complete_policy_type(%s, %L, %L, 1, 1)', :run_b2, 'deviceConfiguration', 'complete')) AS complete_b,
