@@ -8,7 +8,7 @@
 ALTER TABLE inventory.item_state ADD COLUMN deleted_at timestamptz, ADD COLUMN deleted_run_id bigint;
 ALTER TABLE inventory.inventory_sync_run_types
     ADD COLUMN absent_marked integer NOT NULL DEFAULT 0 CHECK (absent_marked >= 0),
-    ADD COLUMN present_before integer NOT NULL DEFAULT 0 CHECK (present_before >= 0),
+    ADD COLUMN present_before integer CHECK (present_before >= 0),
     ADD COLUMN verified_deleted integer NOT NULL DEFAULT 0 CHECK (verified_deleted >= 0),
     ADD COLUMN verified_present integer NOT NULL DEFAULT 0 CHECK (verified_present >= 0),
     ADD COLUMN mass_missing text CHECK (mass_missing IN ('held', 'accepted', 'confirmed')),
@@ -21,7 +21,7 @@ COMMENT ON COLUMN inventory.item_state.deleted_run_id IS 'Run that verified the 
 CREATE INDEX inventory_sync_run_types_held ON inventory.inventory_sync_run_types (tenant_id, policy_type)
     WHERE mass_missing = 'held';
 COMMENT ON COLUMN inventory.inventory_sync_run_types.absent_marked IS 'Items this complete enumeration made absent.';
-COMMENT ON COLUMN inventory.inventory_sync_run_types.present_before IS 'Items of the type that were present when the enumeration ended.';
+COMMENT ON COLUMN inventory.inventory_sync_run_types.present_before IS 'Items of the type that were present when the enumeration ended, counted only when the guard was asked (at least its min_items would go absent); NULL otherwise.';
 COMMENT ON COLUMN inventory.inventory_sync_run_types.verified_deleted IS 'Absent items for which Graph answered 404 (verified deletions).';
 COMMENT ON COLUMN inventory.inventory_sync_run_types.verified_present IS 'Items the listing left out but Graph answered 200 for (listing_inconsistent).';
 COMMENT ON COLUMN inventory.inventory_sync_run_types.mass_missing IS 'held: the enumeration made more than the threshold of present items absent (inventory.trust_settings), and its absences are suspect; accepted (inventory.accept_mass_missing) or confirmed (a later complete enumeration that was not held); NULL when the guard did not trip.';

@@ -1097,7 +1097,7 @@ BEGIN
     VALUES (v_run.tenant_id, v_run.id, v_type, v_status, coalesce(pages, 0), coalesce(items_seen, 0),
             CASE WHEN v_status = 'complete' THEN v_code
                  ELSE coalesce(v_code, 'policy_type_' || v_status) END,
-            v_settled.absent_marked, coalesce(v_settled.present_before, 0), v_settled.deleted_marked,
+            v_settled.absent_marked, v_settled.present_before, v_settled.deleted_marked,
             coalesce(cardinality(v_present), 0), CASE WHEN v_settled.held THEN 'held' END);
 END
 $$;

@@ -343,22 +343,16 @@ CREATE OR REPLACE FUNCTION inventory.trust_settings_for(tenant_id uuid, policy_t
     LANGUAGE sql STABLE
     SET search_path = inventory, pg_catalog, pg_temp
     AS $$
-    SELECT coalesce((SELECT s.mass_missing_fraction FROM inventory.trust_settings s
-                      WHERE s.mass_missing_fraction IS NOT NULL
-                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
-                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
-                    d.mass_missing_fraction),
-           coalesce((SELECT s.mass_missing_min_items FROM inventory.trust_settings s
-                      WHERE s.mass_missing_min_items IS NOT NULL
-                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
-                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
-                    d.mass_missing_min_items),
-           coalesce((SELECT s.max_age FROM inventory.trust_settings s
-                      WHERE s.max_age IS NOT NULL
-                        AND inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) IS NOT NULL
-                      ORDER BY inventory._setting_rank(s.tenant_id, s.policy_type, $1, $2) LIMIT 1),
-                    d.max_age)
-      FROM inventory.trust_defaults() d
+    -- One pass over the rows that apply, most specific first; each setting
+    -- from the first row that sets it.
+    SELECT coalesce(x.f, d.mass_missing_fraction), coalesce(x.m, d.mass_missing_min_items), coalesce(x.a, d.max_age)
+      FROM inventory.trust_defaults() d,
+           (SELECT (array_agg(s.mass_missing_fraction ORDER BY s.r) FILTER (WHERE s.mass_missing_fraction IS NOT NULL))[1] AS f,
+                   (array_agg(s.mass_missing_min_items ORDER BY s.r) FILTER (WHERE s.mass_missing_min_items IS NOT NULL))[1] AS m,
+                   (array_agg(s.max_age ORDER BY s.r) FILTER (WHERE s.max_age IS NOT NULL))[1] AS a
+              FROM (SELECT t.*, inventory._setting_rank(t.tenant_id, t.policy_type, $1, $2) AS r
+                      FROM inventory.trust_settings t) s
+             WHERE s.r IS NOT NULL) x
 $$;
 COMMENT ON FUNCTION inventory.trust_settings_for(uuid, text) IS
 'The mass-missing threshold (fraction, min_items) and the freshness max_age that apply to a tenant and policy type: the most specific row of inventory.trust_settings that sets each, else inventory.trust_defaults().';
